@@ -1,0 +1,25 @@
+//! ONNX for ferry: reads `ModelProto` files into the shared IR and writes them back, losslessly.
+//!
+//! - [`load`] / [`load_with`] / [`load_bytes`]: memory-map or take bytes, decode with prost
+//!   (tensor payloads stay slices of the input), import into [`ferry_ir::Model`].
+//! - [`save`]: export and write atomically, external data first.
+//! - [`proto`]: the prost types generated from `proto/onnx/onnx-ml.proto` at build time.
+
+pub mod error;
+pub mod export;
+pub mod external;
+mod import;
+mod io;
+
+pub use error::{Error, Result};
+pub use import::MAX_GRAPH_DEPTH;
+pub use io::{
+    LoadOptions, Loaded, SaveReport, atomic_write, decode, import, is_contained, load, load_bytes,
+    load_with, save, to_bytes, to_proto,
+};
+
+/// Types generated from the vendored ONNX schema (`proto/onnx/`).
+#[allow(clippy::all, missing_docs)]
+pub mod proto {
+    include!(concat!(env!("OUT_DIR"), "/onnx.rs"));
+}

@@ -1,0 +1,7 @@
+//! ferry: carry trained models between ML frameworks and the runtimes that serve them.
+//!
+//! This crate is the library's front door; it re-exports the IR ([`ir`]) and the ONNX reader and
+//! writer ([`onnx`]).
+
+pub use ferry_ir as ir;
+pub use ferry_onnx as onnx;

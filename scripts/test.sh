@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# The project's single test command: scripts/test.sh [extra cargo test args]
+#
+# 1. fetches the pinned ONNX conformance cases (scripts/fetch-conformance.sh),
+# 2. exports for the Rust tests:
+#      FERRY_CONFORMANCE_DIR=<repo>/.conformance/onnx-1.22.0
+#      FERRY_REQUIRE_CONFORMANCE=1   (tests fail, not skip, if the cases are missing)
+#      FERRY_CORPUS=<repo>/../shared/corpus   (only if that folder exists)
+# 3. runs cargo test --workspace --release "$@" (release: the round-trip
+#    tests read thousands of models).
+# Works from any directory.
+set -euo pipefail
+
+script_dir="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)"
+repo_root="$(cd -- "${script_dir}/.." && pwd)"
+cd "${repo_root}"
+
+bash "${script_dir}/fetch-conformance.sh"
+
+export FERRY_CONFORMANCE_DIR="${repo_root}/.conformance/onnx-1.22.0"
+export FERRY_REQUIRE_CONFORMANCE=1
+corpus="${repo_root}/../shared/corpus"
+if [ -d "${corpus}" ]; then
+    FERRY_CORPUS="$(cd -- "${corpus}" && pwd)"
+    export FERRY_CORPUS
+    echo "test.sh: FERRY_CORPUS=${FERRY_CORPUS}"
+else
+    unset FERRY_CORPUS
+    echo "test.sh: no corpus at ${corpus}; FERRY_CORPUS left unset"
+fi
+echo "test.sh: FERRY_CONFORMANCE_DIR=${FERRY_CONFORMANCE_DIR}"
+
+exec cargo test --workspace --release "$@"
