@@ -3,11 +3,16 @@
 use ferry::onnx::{self, LoadOptions};
 use std::path::Path;
 
-pub fn run(input: &Path, output: &Path, sort: bool) -> Result<(), onnx::Error> {
+pub fn run(
+    input: &Path,
+    output: &Path,
+    sort: bool,
+    layout: onnx::DataLayout,
+) -> Result<(), onnx::Error> {
     let opts = LoadOptions { sort_nodes: sort, ..LoadOptions::default() };
     let loaded = onnx::load_with(input, &opts)?;
     crate::print_warnings(&loaded.warnings);
-    let report = onnx::save(&loaded.model, output)?;
+    let report = onnx::save_with(&loaded.model, output, &onnx::SaveOptions { layout })?;
     let nodes = loaded.model.graph.as_ref().map_or(0, |g| g.node_count_recursive());
     println!("wrote {} ({} bytes, {nodes} nodes)", output.display(), report.model_bytes);
     for (path, len) in &report.data_files {

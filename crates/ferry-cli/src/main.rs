@@ -39,6 +39,20 @@ enum Command {
         /// Put nodes in topological order if they are not (the only rewrite convert does).
         #[arg(long)]
         sort: bool,
+        /// Store initializers of at least --size-threshold bytes in one external data file
+        /// beside OUT (default name: OUT's file name + ".data").
+        #[arg(long, value_name = "FILE", num_args = 0..=1, default_missing_value = "", conflicts_with = "inline")]
+        external_data: Option<String>,
+        /// With --external-data: smallest initializer, in bytes, that goes to the data file.
+        #[arg(long, value_name = "BYTES", default_value_t = 1024, requires = "external_data")]
+        size_threshold: u64,
+        /// With --external-data: align each tensor's offset to a multiple of BYTES so runtimes
+        /// can memory-map it (e.g. 4096 or 65536).
+        #[arg(long, value_name = "BYTES", default_value_t = 4096, requires = "external_data")]
+        align: u64,
+        /// Store every tensor inside the model file (refused past protobuf's 2 GiB - 1 limit).
+        #[arg(long)]
+        inline: bool,
     },
 }
 
@@ -49,7 +63,22 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Info { model, json } => info::run(&model, json),
-        Command::Convert { input, output, sort } => convert::run(&input, &output, sort),
+        Command::Convert { input, output, sort, external_data, size_threshold, align, inline } => {
+            let layout = match (external_data, inline) {
+                (_, true) => ferry::onnx::DataLayout::Inline,
+                (Some(file), _) => {
+                    let file = if file.is_empty() {
+                        let name = output.file_name().map(|n| n.to_string_lossy().into_owned());
+                        format!("{}.data", name.unwrap_or_else(|| "model".into()))
+                    } else {
+                        file
+                    };
+                    ferry::onnx::DataLayout::External { file, threshold: size_threshold, align }
+                }
+                (None, false) => ferry::onnx::DataLayout::Keep,
+            };
+            convert::run(&input, &output, sort, layout)
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

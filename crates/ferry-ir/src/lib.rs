@@ -28,6 +28,6 @@ pub use meta::{
     DeviceConfiguration, NodeDeviceConfiguration, OpsetImport, ShardedDim, ShardingSpec,
     SimpleShardedDim, StringEntry, TensorAnnotation, canonical_domain,
 };
-pub use model::{Function, Model, TrainingInfo};
+pub use model::{Function, Model, TensorSite, TrainingInfo};
 pub use tensor::{ExternalData, ExternalSource, Segment, SparseTensor, Tensor, TensorData};
 pub use types::{Dim, DimValue, Shape, TensorType, Type, TypeKind};

@@ -123,4 +123,71 @@ impl Model {
             func.attribute_defaults.iter().for_each(|a| attr(a, f));
         }
     }
+
+    /// Mutable access to every tensor of the model, with where it sits, in a fixed order:
+    /// per graph (main, subgraphs depth-first, training graphs, function bodies) its initializers
+    /// (dense, then sparse parts), then its nodes' tensor attributes; last, function defaults.
+    pub fn for_each_tensor_mut(&mut self, f: &mut dyn FnMut(TensorSite, &mut Tensor)) {
+        fn attr(a: &mut Attribute, f: &mut dyn FnMut(TensorSite, &mut Tensor)) {
+            let site = TensorSite::Attribute;
+            match &mut a.value {
+                AttrValue::Tensor(t) => f(site, t),
+                AttrValue::Tensors(ts) => ts.iter_mut().for_each(|t| f(site, t)),
+                AttrValue::SparseTensor(s) => {
+                    s.values.iter_mut().chain(s.indices.iter_mut()).for_each(|t| f(site, t))
+                }
+                AttrValue::SparseTensors(ss) => ss
+                    .iter_mut()
+                    .flat_map(|s| s.values.iter_mut().chain(s.indices.iter_mut()))
+                    .for_each(|t| f(site, t)),
+                AttrValue::Graph(g) => walk(g, f),
+                AttrValue::Graphs(gs) => gs.iter_mut().for_each(|g| walk(g, f)),
+                _ => {}
+            }
+        }
+        fn walk(g: &mut Graph, f: &mut dyn FnMut(TensorSite, &mut Tensor)) {
+            for v in g.initializers().to_vec() {
+                if let Some(Initializer::Dense(t)) = &mut g.value_mut(v).initializer {
+                    f(TensorSite::Initializer, t);
+                }
+            }
+            for v in g.sparse_initializers().to_vec() {
+                if let Some(Initializer::Sparse(s)) = &mut g.value_mut(v).initializer {
+                    let site = TensorSite::SparseInitializer;
+                    s.values.iter_mut().chain(s.indices.iter_mut()).for_each(|t| f(site, t));
+                }
+            }
+            let ids: Vec<_> = g.node_ids().collect();
+            for id in ids {
+                for a in &mut g.node_mut(id).attributes {
+                    attr(a, f);
+                }
+            }
+        }
+        if let Some(g) = &mut self.graph {
+            walk(g, f);
+        }
+        for t in &mut self.training_info {
+            for g in t.initialization.iter_mut().chain(t.algorithm.iter_mut()) {
+                walk(g, f);
+            }
+        }
+        for func in &mut self.functions {
+            walk(&mut func.body, f);
+        }
+        for func in &mut self.functions {
+            func.attribute_defaults.iter_mut().for_each(|a| attr(a, f));
+        }
+    }
+}
+
+/// Where a tensor sits in a model.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TensorSite {
+    /// A dense initializer of some graph.
+    Initializer,
+    /// The values or indices of a sparse initializer.
+    SparseInitializer,
+    /// A tensor-valued attribute (a `Constant`'s value, say).
+    Attribute,
 }

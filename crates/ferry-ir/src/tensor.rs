@@ -183,4 +183,56 @@ impl Tensor {
     pub fn is_external(&self) -> bool {
         matches!(self.data, TensorData::External(_))
     }
+
+    /// The elements as packed little-endian bytes (ONNX's `raw_data` layout), whatever field
+    /// stores them. Raw data is shared, not copied; external data is read through its source.
+    pub fn le_bytes(&self) -> Result<Bytes, String> {
+        let dtype = self.dtype.unwrap_or(DataType::UNDEFINED);
+        let narrow = |v: &[i32], width: usize| -> Bytes {
+            let mut out = Vec::with_capacity(v.len() * width);
+            for &x in v {
+                out.extend_from_slice(&x.to_le_bytes()[..width]);
+            }
+            Bytes::from(out)
+        };
+        Ok(match &self.data {
+            TensorData::None => Bytes::new(),
+            TensorData::Raw(b) => b.clone(),
+            TensorData::External(e) => match &e.source {
+                Some(s) => s.bytes()?,
+                None => return Err("its external data has not been resolved".into()),
+            },
+            TensorData::Float(v) => {
+                Bytes::from(v.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>())
+            }
+            TensorData::Double(v) => {
+                Bytes::from(v.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>())
+            }
+            TensorData::Int64(v) => {
+                Bytes::from(v.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>())
+            }
+            TensorData::Uint64(v) => {
+                let width = if dtype == DataType::UINT32 { 4 } else { 8 };
+                let mut out = Vec::with_capacity(v.len() * width);
+                for &x in v {
+                    out.extend_from_slice(&x.to_le_bytes()[..width]);
+                }
+                Bytes::from(out)
+            }
+            TensorData::Int32(v) => {
+                // int32_data widens narrower types to one entry each (sub-byte types: one
+                // packed byte per entry), so keep as many low bytes as the type occupies.
+                let width = match dtype.bits() {
+                    Some(32) => 4,
+                    Some(16) => 2,
+                    Some(_) => 1,
+                    None => return Err(format!("int32_data cannot hold {dtype:?}")),
+                };
+                narrow(v, width)
+            }
+            TensorData::String(_) => {
+                return Err("string tensors have no fixed-size byte layout".into());
+            }
+        })
+    }
 }

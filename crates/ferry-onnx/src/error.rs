@@ -11,12 +11,8 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
-    #[error("{what} is not a valid ONNX protobuf: {source}")]
-    Decode {
-        what: String,
-        #[source]
-        source: prost::DecodeError,
-    },
+    #[error("{what} is not a valid ONNX protobuf: {message}")]
+    Decode { what: String, message: String },
     /// The file parsed but describes something ferry refuses to build a model from.
     #[error("{location}: {message}")]
     Invalid { location: String, message: String },

@@ -1,13 +1,11 @@
 //! Reading models from files or memory, and writing them atomically.
 
-use crate::external::{FileSlice, Resolver, check_location, contained_file};
+use crate::external::{Resolver, check_location, contained_file};
 use crate::import::Importer;
 use crate::{Error, Result, export, proto};
 use bytes::Bytes;
-use ferry_ir::{Model, TensorData};
+use ferry_ir::Model;
 use prost::Message;
-use std::collections::BTreeMap;
-use std::io::{Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 /// How to load a model.
@@ -57,7 +55,29 @@ pub fn load_bytes(bytes: Bytes, dir: Option<&Path>, opts: &LoadOptions) -> Resul
 /// Decodes a `ModelProto` without copying tensor payloads out of `bytes`.
 pub fn decode(bytes: Bytes, what: &str) -> Result<proto::ModelProto> {
     proto::ModelProto::decode(bytes)
-        .map_err(|source| Error::Decode { what: what.to_string(), source })
+        .map_err(|e| Error::Decode { what: what.to_string(), message: short_decode_error(&e) })
+}
+
+/// prost names every message on the path to a decoding error, innermost first; for a deeply
+/// nested file that is hundreds of names. Keep the two innermost, the two outermost and the
+/// reason, so the error stays one readable line.
+fn short_decode_error(e: &prost::DecodeError) -> String {
+    let full = e.to_string();
+    let body = full.strip_prefix("failed to decode Protobuf message: ").unwrap_or(&full);
+    let parts: Vec<&str> = body.split(": ").collect();
+    if parts.len() <= 6 {
+        return body.to_string();
+    }
+    let n = parts.len();
+    format!(
+        "{}: {}: ... ({} more): {}: {}: {}",
+        parts[0],
+        parts[1],
+        n - 5,
+        parts[n - 3],
+        parts[n - 2],
+        parts[n - 1]
+    )
 }
 
 /// Builds the IR from a decoded `ModelProto`.
@@ -92,9 +112,9 @@ pub fn to_bytes(model: &Model) -> Result<Vec<u8>> {
 }
 
 /// protobuf messages cannot exceed 2 GiB - 1: readers (onnx, onnxruntime) refuse them.
-const PROTO_LIMIT: usize = i32::MAX as usize;
+pub(crate) const PROTO_LIMIT: usize = i32::MAX as usize;
 
-fn check_size(len: usize, path: &Path) -> Result<()> {
+pub(crate) fn check_size(len: usize, path: &Path) -> Result<()> {
     if len > PROTO_LIMIT {
         return Err(Error::Write {
             path: path.to_path_buf(),
@@ -120,179 +140,6 @@ fn map_file(path: &Path) -> Result<Bytes> {
     // SAFETY: read-only map; see `DataFile::map` for the truncation caveat.
     let map = unsafe { memmap2::Mmap::map(&f) }.map_err(|e| Error::io(path, e))?;
     Ok(Bytes::from_owner(map))
-}
-
-/// What `save` wrote.
-#[derive(Debug, Default)]
-pub struct SaveReport {
-    pub model_bytes: u64,
-    /// External data files written (or left in place), with their sizes.
-    pub data_files: Vec<(PathBuf, u64)>,
-}
-
-/// Writes `model` to `path` atomically, with its external data beside it.
-///
-/// Each external data file is written first (whole-file copy when the tensors still come from
-/// one unchanged source file, else the tensors at their recorded offsets), each to a temporary
-/// file in the target directory that is synced and then renamed over the target; the model file
-/// last, the same way. A failure leaves any existing file at the target paths untouched.
-pub fn save(model: &Model, path: impl AsRef<Path>) -> Result<SaveReport> {
-    let path = path.as_ref();
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let mut report = SaveReport::default();
-    write_external(model, &dir, &mut report)?;
-    let p = export::model(model);
-    let len = p.encoded_len();
-    check_size(len, path)?;
-    atomic_write(path, |f| {
-        let mut w = std::io::BufWriter::with_capacity(1 << 20, f);
-        let mut buf = Vec::with_capacity(len);
-        p.encode(&mut buf).map_err(std::io::Error::other)?;
-        w.write_all(&buf)?;
-        w.flush()
-    })?;
-    report.model_bytes = len as u64;
-    Ok(report)
-}
-
-/// Writes a file through a synced temporary file in the same directory, then renames it.
-/// Renaming replaces a symlink at `path` rather than writing through it.
-pub fn atomic_write(
-    path: &Path,
-    fill: impl FnOnce(&mut std::fs::File) -> std::io::Result<()>,
-) -> Result<()> {
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let mut tmp = tempfile::Builder::new()
-        .prefix(&format!(".{name}."))
-        .suffix(".tmp")
-        .tempfile_in(dir)
-        .map_err(|e| Error::io(dir, e))?;
-    fill(tmp.as_file_mut()).map_err(|e| Error::io(path, e))?;
-    tmp.as_file().sync_all().map_err(|e| Error::io(path, e))?;
-    tmp.persist(path).map_err(|e| Error::io(path, e.error))?;
-    if let Ok(d) = std::fs::File::open(dir) {
-        // Make the rename itself durable; not every filesystem supports syncing a directory.
-        let _ = d.sync_all();
-    }
-    Ok(())
-}
-
-struct Piece {
-    tensor: String,
-    offset: u64,
-    source: Option<std::sync::Arc<dyn ferry_ir::ExternalSource>>,
-}
-
-fn write_external(model: &Model, dir: &Path, report: &mut SaveReport) -> Result<()> {
-    let mut by_location: BTreeMap<String, Vec<Piece>> = BTreeMap::new();
-    let mut err = None;
-    model.for_each_tensor(&mut |t| {
-        if let TensorData::External(e) = &t.data {
-            let tensor = t.name.clone().unwrap_or_default();
-            let Some(loc) = e.location() else {
-                err.get_or_insert(Error::ExternalData {
-                    tensor,
-                    message: "no 'location' entry".into(),
-                });
-                return;
-            };
-            let offset = e.get("offset").and_then(|o| o.trim().parse().ok()).unwrap_or(0);
-            by_location.entry(loc.to_string()).or_default().push(Piece {
-                tensor,
-                offset,
-                source: e.source.clone(),
-            });
-        }
-    });
-    if let Some(e) = err {
-        return Err(e);
-    }
-    for (loc, pieces) in by_location {
-        let rel = check_location(&loc)
-            .map_err(|message| Error::ExternalData { tensor: pieces[0].tensor.clone(), message })?;
-        let dest = dir.join(&rel);
-        let mut sources = Vec::with_capacity(pieces.len());
-        for p in &pieces {
-            match &p.source {
-                Some(s) => sources.push(s.clone()),
-                None => {
-                    return Err(Error::ExternalData {
-                        tensor: p.tensor.clone(),
-                        message: format!(
-                            "its data ('{loc}') was never read, so it cannot be written"
-                        ),
-                    });
-                }
-            }
-        }
-        let files: Vec<_> = sources
-            .iter()
-            .map(|s| s.as_any().downcast_ref::<FileSlice>().map(|f| f.file.clone()))
-            .collect();
-        let single = match files.first() {
-            Some(Some(f))
-                if files
-                    .iter()
-                    .all(|g| g.as_ref().is_some_and(|g| std::sync::Arc::ptr_eq(f, g))) =>
-            {
-                Some(f.clone())
-            }
-            _ => None,
-        };
-        if let Some(src) = &single {
-            let same = match (std::fs::canonicalize(&src.path), std::fs::canonicalize(&dest)) {
-                (Ok(a), Ok(b)) => a == b,
-                _ => false,
-            };
-            if same {
-                report.data_files.push((dest, src.len));
-                continue;
-            }
-            if let Some(parent) = dest.parent() {
-                std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
-            }
-            let mut input = std::fs::File::open(&src.path).map_err(|e| Error::io(&src.path, e))?;
-            // std::io::copy between files uses copy_file_range on Linux: no user-space buffer,
-            // no page of the source mapped into this process.
-            atomic_write(&dest, |out| std::io::copy(&mut input, out).map(|_| ()))?;
-            report.data_files.push((dest, src.len));
-            continue;
-        }
-        if let Some(parent) = dest.parent() {
-            std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
-        }
-        let mut total = 0u64;
-        let mut order: Vec<(u64, usize)> =
-            pieces.iter().enumerate().map(|(i, p)| (p.offset, i)).collect();
-        order.sort();
-        let mut datas = Vec::with_capacity(order.len());
-        for &(_, i) in &order {
-            let data = sources[i].bytes().map_err(|message| Error::ExternalData {
-                tensor: pieces[i].tensor.clone(),
-                message,
-            })?;
-            datas.push((pieces[i].offset, data));
-        }
-        atomic_write(&dest, |out| {
-            for (offset, data) in &datas {
-                out.seek(SeekFrom::Start(*offset))?;
-                out.write_all(data)?;
-            }
-            Ok(())
-        })?;
-        for (offset, data) in &datas {
-            total = total.max(offset + data.len() as u64);
-        }
-        report.data_files.push((dest, total));
-    }
-    Ok(())
 }
 
 /// Re-exported for callers that vet paths themselves (the CLI, tests).

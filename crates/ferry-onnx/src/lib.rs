@@ -8,15 +8,18 @@
 pub mod error;
 pub mod export;
 pub mod external;
+mod guard;
 mod import;
 mod io;
+mod save;
 
 pub use error::{Error, Result};
 pub use import::MAX_GRAPH_DEPTH;
 pub use io::{
-    LoadOptions, Loaded, SaveReport, atomic_write, decode, import, is_contained, load, load_bytes,
-    load_with, save, to_bytes, to_proto,
+    LoadOptions, Loaded, decode, import, is_contained, load, load_bytes, load_with, to_bytes,
+    to_proto,
 };
+pub use save::{DataLayout, SaveOptions, SaveReport, atomic_write, save, save_with};
 
 /// Types generated from the vendored ONNX schema (`proto/onnx/`).
 #[allow(clippy::all, missing_docs)]
