@@ -42,14 +42,32 @@ pub fn load_with(path: impl AsRef<Path>, opts: &LoadOptions) -> Result<Loaded> {
     let path = path.as_ref();
     let bytes = map_file(path)?;
     let dir = path.parent().map(|p| if p.as_os_str().is_empty() { Path::new(".") } else { p });
-    let proto = decode(bytes, &path.display().to_string())?;
-    import(proto, dir.map(Path::to_path_buf), opts)
+    let proto = decode(bytes.clone(), &path.display().to_string())?;
+    let unknown = unknown_field_warnings(&proto, &bytes);
+    let mut loaded = import(proto, dir.map(Path::to_path_buf), opts)?;
+    loaded.warnings.extend(unknown);
+    Ok(loaded)
+}
+
+/// Warnings naming fields of `bytes` that the decoded `proto` does not hold (see `unknown.rs`).
+/// The full scan runs only when the re-encoded length differs from the input's.
+fn unknown_field_warnings(proto: &proto::ModelProto, bytes: &[u8]) -> Vec<String> {
+    if proto.encoded_len() == bytes.len() {
+        return Vec::new();
+    }
+    crate::unknown::unknown_fields(bytes)
+        .into_iter()
+        .map(|f| format!("dropped a field the ONNX schema ferry was built with does not know: {f}"))
+        .collect()
 }
 
 /// Loads a model from bytes. External data is read relative to `dir`; without one it is refused.
 pub fn load_bytes(bytes: Bytes, dir: Option<&Path>, opts: &LoadOptions) -> Result<Loaded> {
-    let proto = decode(bytes, "the input")?;
-    import(proto, dir.map(Path::to_path_buf), opts)
+    let proto = decode(bytes.clone(), "the input")?;
+    let unknown = unknown_field_warnings(&proto, &bytes);
+    let mut loaded = import(proto, dir.map(Path::to_path_buf), opts)?;
+    loaded.warnings.extend(unknown);
+    Ok(loaded)
 }
 
 /// Decodes a `ModelProto` without copying tensor payloads out of `bytes`.

@@ -12,6 +12,7 @@ mod guard;
 mod import;
 mod io;
 mod save;
+mod unknown;
 
 pub use error::{Error, Result};
 pub use import::MAX_GRAPH_DEPTH;

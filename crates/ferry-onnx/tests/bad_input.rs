@@ -169,3 +169,17 @@ fn in_memory_protos_nested_too_deep_are_refused() {
             .to_string();
     assert!(e.contains("nest deeper than 32"), "{e}");
 }
+
+#[test]
+fn unknown_fields_are_reported_not_silently_dropped() {
+    let mut bytes = external_model("w.bin");
+    // Field 77 of ModelProto, a string: no ONNX version defines it.
+    bytes.extend_from_slice(&[0xea, 0x04, 0x02, b'h', b'i']);
+    let opts = LoadOptions { resolve_external: false, ..LoadOptions::default() };
+    let loaded = ferry_onnx::load_bytes(Bytes::from(bytes), None, &opts).unwrap();
+    assert!(
+        loaded.warnings.iter().any(|w| w.contains("field 77 of ModelProto")),
+        "{:?}",
+        loaded.warnings
+    );
+}
