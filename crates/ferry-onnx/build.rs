@@ -60,7 +60,8 @@ fn write_field_table(fds: &prost_types::FileDescriptorSet) {
     let mut code = String::from(
         "/// (message, [(field number, message type or \"\", field name)]), sorted by message.\n",
     );
-    code.push_str("pub(crate) static MESSAGES: &[(&str, &[(u32, &str, &str)])] = &[\n");
+    code.push_str("pub(crate) type Field = (u32, &'static str, &'static str);\n");
+    code.push_str("pub(crate) static MESSAGES: &[(&str, &[Field])] = &[\n");
     for (name, fields) in &messages {
         code.push_str(&format!("    ({name:?}, &["));
         for (n, ty, fname) in fields {

@@ -13,7 +13,7 @@ const MAX_REPORTED: usize = 20;
 /// Protobuf nesting ferry's decoder accepts (prost's limit); deeper bytes were refused already.
 const MAX_DEPTH: u32 = 100;
 
-fn fields_of(message: &str) -> Option<&'static [(u32, &'static str, &'static str)]> {
+fn fields_of(message: &str) -> Option<&'static [Field]> {
     MESSAGES.binary_search_by(|(name, _)| (*name).cmp(message)).ok().map(|i| MESSAGES[i].1)
 }
 
