@@ -30,4 +30,8 @@ else
 fi
 echo "test.sh: FERRY_CONFORMANCE_DIR=${FERRY_CONFORMANCE_DIR}"
 
+# With no arguments, show what passing tests print (the round-trip and agreement counts).
+if [ "$#" -eq 0 ]; then
+    set -- -- --show-output
+fi
 exec cargo test --workspace --release "$@"
