@@ -6,6 +6,7 @@
 #      FERRY_CONFORMANCE_DIR=<repo>/.conformance/onnx-1.22.0
 #      FERRY_REQUIRE_CONFORMANCE=1   (tests fail, not skip, if the cases are missing)
 #      FERRY_CORPUS=<repo>/../shared/corpus   (only if that folder exists)
+#      FERRY_PYTHON=<venv python with onnx==1.23.2> (scripts/testdata-venv.sh), FERRY_REQUIRE_PYTHON=1
 # 3. runs cargo test --workspace --release "$@" (release: the round-trip
 #    tests read thousands of models).
 # Works from any directory.
@@ -29,6 +30,13 @@ else
     echo "test.sh: no corpus at ${corpus}; FERRY_CORPUS left unset"
 fi
 echo "test.sh: FERRY_CONFORMANCE_DIR=${FERRY_CONFORMANCE_DIR}"
+
+# A Python with the pinned onnx, for the tests that compare committed tables with their
+# generators (e.g. the operator schema table).
+FERRY_PYTHON="$(bash "${script_dir}/testdata-venv.sh")"
+export FERRY_PYTHON
+export FERRY_REQUIRE_PYTHON=1
+echo "test.sh: FERRY_PYTHON=${FERRY_PYTHON}"
 
 # With no arguments, show what passing tests print (the round-trip and agreement counts).
 if [ "$#" -eq 0 ]; then
