@@ -20,3 +20,27 @@ pub fn run(
     }
     Ok(())
 }
+
+/// The data layout the convert flags ask for. `--external-data` without a file name writes
+/// `OUT.data` beside OUT (onnx's convention).
+pub fn layout(
+    output: &Path,
+    external_data: Option<String>,
+    size_threshold: u64,
+    align: u64,
+    inline: bool,
+) -> onnx::DataLayout {
+    match (external_data, inline) {
+        (_, true) => onnx::DataLayout::Inline,
+        (Some(file), _) => {
+            let file = if file.is_empty() {
+                let name = output.file_name().map(|n| n.to_string_lossy().into_owned());
+                format!("{}.data", name.unwrap_or_else(|| "model".into()))
+            } else {
+                file
+            };
+            onnx::DataLayout::External { file, threshold: size_threshold, align }
+        }
+        (None, false) => onnx::DataLayout::Keep,
+    }
+}

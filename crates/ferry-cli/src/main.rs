@@ -3,6 +3,7 @@
 //! Command names and flags are a contract with users' scripts: add, never rename.
 //! Errors print one line (`error: ...`) and exit with status 1; usage errors exit with 2.
 
+mod check;
 mod convert;
 mod info;
 
@@ -23,6 +24,13 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Check a model against ONNX's rules and the operator schemas; exit 1 if it is invalid.
+    Check {
+        model: PathBuf,
+        /// Print JSON for machines instead of text.
+        #[arg(long)]
+        json: bool,
+    },
     /// Summarize a model: versions, inputs and outputs, node and parameter counts, op histogram.
     Info {
         model: PathBuf,
@@ -61,23 +69,12 @@ fn main() -> ExitCode {
         eprintln!("error: internal error in ferry (please report it): {info}");
     }));
     let cli = Cli::parse();
-    let result = match cli.command {
-        Command::Info { model, json } => info::run(&model, json),
+    let result: Result<(), String> = match cli.command {
+        Command::Info { model, json } => info::run(&model, json).map_err(|e| e.to_string()),
+        Command::Check { model, json } => check::run(&model, json).map_err(|e| e.to_string()),
         Command::Convert { input, output, sort, external_data, size_threshold, align, inline } => {
-            let layout = match (external_data, inline) {
-                (_, true) => ferry::onnx::DataLayout::Inline,
-                (Some(file), _) => {
-                    let file = if file.is_empty() {
-                        let name = output.file_name().map(|n| n.to_string_lossy().into_owned());
-                        format!("{}.data", name.unwrap_or_else(|| "model".into()))
-                    } else {
-                        file
-                    };
-                    ferry::onnx::DataLayout::External { file, threshold: size_threshold, align }
-                }
-                (None, false) => ferry::onnx::DataLayout::Keep,
-            };
-            convert::run(&input, &output, sort, layout)
+            let layout = convert::layout(&output, external_data, size_threshold, align, inline);
+            convert::run(&input, &output, sort, layout).map_err(|e| e.to_string())
         }
     };
     match result {

@@ -3,5 +3,6 @@
 //! This crate is the library's front door; it re-exports the IR ([`ir`]) and the ONNX reader and
 //! writer ([`onnx`]).
 
+pub use ferry_check as check;
 pub use ferry_ir as ir;
 pub use ferry_onnx as onnx;
