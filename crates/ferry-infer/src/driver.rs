@@ -1,0 +1,246 @@
+//! Walks a model's graphs in order, runs each node's inference function, merges what it finds
+//! with what the file declares, and (in write mode) records the result in the IR.
+
+use crate::ctx::{Ctx, Stop};
+use crate::fact::{Fact, Ty};
+use crate::konst;
+use crate::merge::merge;
+use crate::ops;
+use crate::{Diagnostic, Report};
+use ferry_ir::{Attribute, Function, Graph, Initializer, Model, NodeId, ValueDef, ValueId};
+use std::collections::HashMap;
+
+type FnKey = (String, String, String);
+
+/// Looks up facts about names of enclosing graphs.
+pub(crate) type Outer<'a> = &'a dyn Fn(&str) -> Option<Fact>;
+
+pub(crate) struct Driver<'m> {
+    pub opsets: HashMap<String, i64>,
+    pub functions: HashMap<FnKey, &'m Function>,
+    pub report: Report,
+    /// Nesting of function calls being inferred (a guard; recursion is refused at import).
+    depth: usize,
+}
+
+const MAX_DEPTH: usize = 64;
+
+impl<'m> Driver<'m> {
+    pub fn new(opsets: HashMap<String, i64>, functions: &'m [Function]) -> Driver<'m> {
+        let functions = functions
+            .iter()
+            .map(|f| {
+                let key = (
+                    ferry_ir::canonical_domain(f.domain.as_deref()).to_string(),
+                    f.name.clone().unwrap_or_default(),
+                    f.overload.clone().unwrap_or_default(),
+                );
+                (key, f)
+            })
+            .collect();
+        Driver { opsets, functions, report: Report::default(), depth: 0 }
+    }
+
+    fn diag(&mut self, graph: &str, node: Option<String>, rule: &'static str, message: String) {
+        self.report.diagnostics.push(Diagnostic { graph: graph.to_string(), node, rule, message });
+    }
+
+    /// Infers `g`. `inputs` (for subgraphs and function bodies) gives facts for its formal
+    /// inputs; `outer` resolves captured names. With `write`, inferred types are stored in the
+    /// graph's values and recorded as `value_info`. Returns facts for the graph outputs.
+    pub fn graph(
+        &mut self,
+        g: &mut Graph,
+        path: &str,
+        inputs: Option<Vec<Fact>>,
+        outer: Outer<'_>,
+        bindings: Option<&HashMap<String, Attribute>>,
+        write: bool,
+    ) -> Vec<Fact> {
+        let slots = g.values().map(|(id, _)| id.index() + 1).max().unwrap_or(0);
+        let mut facts: Vec<Fact> = vec![Fact::default(); slots];
+        let given = inputs.unwrap_or_default();
+        for (i, &v) in g.inputs().iter().enumerate() {
+            let declared = Fact { ty: g.value(v).ty().and_then(Ty::from_ir), value: None };
+            let fact = match given.get(i) {
+                Some(f) => merge(f, &declared).unwrap_or_else(|_| f.clone()),
+                None => declared,
+            };
+            facts[v.index()] = fact;
+        }
+        for (id, v) in g.values() {
+            match (&v.initializer, v.def()) {
+                (Some(Initializer::Dense(t)), ValueDef::Initializer) => {
+                    facts[id.index()] = konst::from_tensor(t)
+                }
+                // An initializer that is also an input is only a default: its value may be
+                // overridden at run time, so only its type is known.
+                (Some(Initializer::Dense(t)), ValueDef::Input)
+                    if facts[id.index()].ty.is_none() =>
+                {
+                    facts[id.index()].ty = konst::from_tensor(t).ty;
+                }
+                (_, ValueDef::Captured) => facts[id.index()] = outer(&v.name).unwrap_or_default(),
+                _ => {}
+            }
+        }
+        let ids: Vec<NodeId> = g.node_ids().collect();
+        let mut names: Option<HashMap<String, ValueId>> = None;
+        for id in ids {
+            let node = g.node(id);
+            let label = node.label();
+            let input_facts: Vec<Option<Fact>> =
+                node.inputs().iter().map(|v| v.map(|v| facts[v.index()].clone())).collect();
+            let n_out = node.outputs().len();
+            let domain = node.canonical_domain().to_string();
+            let key =
+                (domain.clone(), node.op_type.clone(), node.overload.clone().unwrap_or_default());
+            let mut attrs = std::mem::take(&mut g.node_mut(id).attributes);
+            let node = g.node(id);
+            let result: Result<Vec<Fact>, Stop> = if let Some(f) = self.functions.get(&key).copied()
+            {
+                self.call_function(f, &attrs, &input_facts, n_out, &format!("{path} / {label}"))
+            } else if let Some(op) = ops::lookup(&domain, &node.op_type) {
+                if node.has_subgraphs() && names.is_none() {
+                    names = Some(g.values().map(|(id, v)| (v.name.clone(), id)).collect());
+                }
+                let opset = self.opsets.get(&domain).copied().unwrap_or(0);
+                let schema = ferry_ops::lookup(&domain, &node.op_type, opset);
+                let local = |name: &str| -> Option<Fact> {
+                    match names.as_ref().and_then(|m| m.get(name)) {
+                        Some(v) => Some(facts[v.index()].clone()),
+                        None => outer(name),
+                    }
+                };
+                let sub_path = format!("{path} / {label}");
+                let mut sub = |sg: &mut Graph, ins: Vec<Fact>| -> Result<Vec<Fact>, String> {
+                    Ok(self.graph(sg, &sub_path, Some(ins), &local, bindings, write))
+                };
+                let mut ctx = Ctx {
+                    node,
+                    attrs: &mut attrs,
+                    bindings,
+                    opset,
+                    schema,
+                    inputs: input_facts,
+                    outputs: vec![Fact::default(); n_out],
+                    subgraph: &mut sub,
+                };
+                let r = op(&mut ctx);
+                let outputs = std::mem::take(&mut ctx.outputs);
+                match r {
+                    Ok(()) => Ok(outputs),
+                    Err(Stop::Unknown) => Ok(outputs),
+                    Err(e) => Err(e),
+                }
+            } else {
+                self.report.unsupported += 1;
+                Ok(vec![Fact::default(); n_out])
+            };
+            g.node_mut(id).attributes = attrs;
+            let outputs = match result {
+                Ok(o) => o,
+                Err(Stop::Invalid(msg)) => {
+                    self.diag(path, Some(label.clone()), "shape-inference", msg);
+                    vec![Fact::default(); n_out]
+                }
+                Err(Stop::Unknown) => vec![Fact::default(); n_out],
+            };
+            let outs: Vec<Option<ValueId>> = g.node(id).outputs().to_vec();
+            for (slot, out) in outs.iter().enumerate() {
+                let Some(v) = out else { continue };
+                let inferred = outputs.get(slot).cloned().unwrap_or_default();
+                let declared = Fact { ty: g.value(*v).ty().and_then(Ty::from_ir), value: None };
+                let fact = match merge(&inferred, &declared) {
+                    Ok(f) => f,
+                    Err(msg) => {
+                        let name = g.value(*v).name.clone();
+                        self.diag(
+                            path,
+                            Some(label.clone()),
+                            "type-conflict",
+                            format!("output '{name}': {msg}"),
+                        );
+                        declared
+                    }
+                };
+                if write && let Some(ty) = &fact.ty {
+                    let ir = ty.to_ir();
+                    if g.value(*v).ty() != Some(&ir) {
+                        g.value_mut(*v).info.ty = Some(ir);
+                    }
+                }
+                facts[v.index()] = fact;
+            }
+        }
+        if write {
+            record_value_info(g);
+        }
+        g.outputs().iter().map(|v| facts[v.index()].clone()).collect()
+    }
+
+    fn call_function(
+        &mut self,
+        f: &'m Function,
+        call_attrs: &[Attribute],
+        inputs: &[Option<Fact>],
+        n_out: usize,
+        path: &str,
+    ) -> Result<Vec<Fact>, Stop> {
+        if self.depth >= MAX_DEPTH {
+            return Err(Stop::Unknown);
+        }
+        let mut bindings: HashMap<String, Attribute> =
+            f.attribute_defaults.iter().map(|a| (a.name.clone(), a.clone())).collect();
+        for a in call_attrs {
+            bindings.insert(a.name.clone(), a.clone());
+        }
+        let mut body = f.body.clone();
+        let ins = inputs.iter().map(|i| i.clone().unwrap_or_default()).collect();
+        self.depth += 1;
+        // Function bodies may import their own opsets.
+        let saved = self.opsets.clone();
+        for o in &f.opset_imports {
+            self.opsets.insert(o.canonical_domain().to_string(), o.version.unwrap_or(0));
+        }
+        let outs = self.graph(&mut body, path, Some(ins), &|_| None, Some(&bindings), false);
+        self.opsets = saved;
+        self.depth -= 1;
+        let mut outs = outs;
+        outs.resize(n_out, Fact::default());
+        Ok(outs)
+    }
+}
+
+/// Lists node outputs that now have a type in `value_info`, as `infer_shapes` does.
+fn record_value_info(g: &mut Graph) {
+    let listed: std::collections::HashSet<ValueId> =
+        g.value_info().iter().chain(g.outputs()).copied().collect();
+    let mut add = Vec::new();
+    for (_, n) in g.nodes() {
+        for v in n.outputs().iter().flatten() {
+            if !listed.contains(v) && g.value(*v).ty().is_some() {
+                add.push(*v);
+            }
+        }
+    }
+    for v in add {
+        g.add_value_info(v);
+    }
+}
+
+/// Runs inference over a whole model.
+pub(crate) fn run(model: &mut Model, write: bool) -> Report {
+    let opsets: HashMap<String, i64> = model
+        .opset_imports
+        .iter()
+        .map(|o| (o.canonical_domain().to_string(), o.version.unwrap_or(0)))
+        .collect();
+    let Model { graph, functions, .. } = model;
+    let mut driver = Driver::new(opsets, functions);
+    if let Some(g) = graph {
+        let path = format!("graph '{}'", g.name.as_deref().unwrap_or(""));
+        driver.graph(g, &path, None, &|_| None, None, write);
+    }
+    driver.report
+}
