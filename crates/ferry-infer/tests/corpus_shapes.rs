@@ -60,7 +60,8 @@ fn corpus_shapes_match_onnx() {
         return;
     };
     let mut text = String::new();
-    let f = std::fs::File::open(repo().join("testdata/reference/onnx_infer_corpus.json.gz")).unwrap();
+    let f =
+        std::fs::File::open(repo().join("testdata/reference/onnx_infer_corpus.json.gz")).unwrap();
     flate2::read::GzDecoder::new(f).read_to_string(&mut text).unwrap();
     let reference: HashMap<String, serde_json::Value> = serde_json::from_str(&text).unwrap();
     let (mut equal, mut more, mut models) = (0usize, 0usize, 0usize);
@@ -68,7 +69,9 @@ fn corpus_shapes_match_onnx() {
     let mut keys: Vec<&String> = reference.keys().collect();
     keys.sort();
     for rel in keys {
-        let Some(values) = reference[rel].get("values").and_then(|v| v.as_object()) else { continue };
+        let Some(values) = reference[rel].get("values").and_then(|v| v.as_object()) else {
+            continue;
+        };
         let Ok(mut model) = ferry_onnx::load(corpus.join(rel)) else {
             misses.insert(format!("{rel}: does not load"));
             continue;
@@ -76,7 +79,8 @@ fn corpus_shapes_match_onnx() {
         models += 1;
         ferry_infer::infer(&mut model);
         let Some(g) = model.graph.as_ref() else { continue };
-        let by_name: HashMap<&str, ferry_ir::ValueId> = g.values().map(|(id, v)| (v.name.as_str(), id)).collect();
+        let by_name: HashMap<&str, ferry_ir::ValueId> =
+            g.values().map(|(id, v)| (v.name.as_str(), id)).collect();
         for (name, want) in values {
             let got = by_name.get(name.as_str()).and_then(|&v| g.value(v).ty());
             match compare(want, got) {
