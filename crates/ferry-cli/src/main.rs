@@ -6,6 +6,7 @@
 mod check;
 mod convert;
 mod info;
+mod print;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -31,6 +32,8 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Print a model in the ONNX text syntax (onnx.printer's language, which ferry parses too).
+    Print { model: PathBuf },
     /// Summarize a model: versions, inputs and outputs, node and parameter counts, op histogram.
     Info {
         model: PathBuf,
@@ -71,6 +74,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result: Result<(), String> = match cli.command {
         Command::Info { model, json } => info::run(&model, json).map_err(|e| e.to_string()),
+        Command::Print { model } => print::run(&model),
         Command::Check { model, json } => check::run(&model, json).map_err(|e| e.to_string()),
         Command::Convert { input, output, sort, external_data, size_threshold, align, inline } => {
             let layout = convert::layout(&output, external_data, size_threshold, align, inline);

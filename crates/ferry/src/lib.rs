@@ -6,3 +6,4 @@
 pub use ferry_check as check;
 pub use ferry_ir as ir;
 pub use ferry_onnx as onnx;
+pub use ferry_text as text;
