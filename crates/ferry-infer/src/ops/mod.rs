@@ -8,7 +8,13 @@
 pub mod util;
 
 mod elementwise;
+mod index;
+mod loss;
+mod quant;
+mod reduce;
 mod shape;
+mod signal;
+mod text;
 
 use crate::ctx::{Ctx, Res};
 use std::collections::HashMap;
@@ -49,6 +55,12 @@ fn registry() -> &'static Registry {
         let mut r = Registry::default();
         elementwise::register(&mut r);
         shape::register(&mut r);
+        index::register(&mut r);
+        loss::register(&mut r);
+        quant::register(&mut r);
+        reduce::register(&mut r);
+        signal::register(&mut r);
+        text::register(&mut r);
         r
     })
 }
