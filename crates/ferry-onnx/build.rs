@@ -6,7 +6,10 @@
 use std::path::PathBuf;
 
 fn main() {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../proto");
+    // Read at run time, not baked in with env!(): the build script binary may be reused from a
+    // checkout in another directory that shares the target directory.
+    let manifest = std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| ".".into());
+    let root = PathBuf::from(manifest).join("../../proto");
     let files = [root.join("onnx/onnx-ml.proto"), root.join("onnx/onnx-data.proto")];
     for f in &files {
         println!("cargo:rerun-if-changed={}", f.display());

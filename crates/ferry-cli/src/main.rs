@@ -5,8 +5,10 @@
 
 mod check;
 mod convert;
+mod graph;
 mod info;
 mod print;
+mod serve_meta;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -65,6 +67,11 @@ enum Command {
         #[arg(long)]
         inline: bool,
     },
+    /// Describe a model to a model server: Open Inference Protocol (KServe v2) JSON, or a
+    /// Triton config.pbtxt / model repository.
+    ServeMeta(serve_meta::Args),
+    /// Draw a model: SVG laid out by ferry (no Graphviz needed), or Graphviz DOT.
+    Graph(graph::Args),
 }
 
 fn main() -> ExitCode {
@@ -76,6 +83,8 @@ fn main() -> ExitCode {
         Command::Info { model, json } => info::run(&model, json).map_err(|e| e.to_string()),
         Command::Print { model } => print::run(&model),
         Command::Check { model, json } => check::run(&model, json).map_err(|e| e.to_string()),
+        Command::ServeMeta(args) => serve_meta::run(&args),
+        Command::Graph(args) => graph::run(&args),
         Command::Convert { input, output, sort, external_data, size_threshold, align, inline } => {
             let layout = convert::layout(&output, external_data, size_threshold, align, inline);
             convert::run(&input, &output, sort, layout).map_err(|e| e.to_string())

@@ -120,6 +120,8 @@ pub struct Graph {
     sparse_initializers: Vec<ValueId>,
     value_info: Vec<ValueId>,
     captures: Vec<ValueId>,
+    /// Captures by name, so a subgraph reading thousands of outer names stays linear.
+    capture_index: HashMap<String, ValueId>,
     /// A value declared twice with different facts (say a graph output whose `value_info` entry
     /// disagrees with its `output` entry) keeps the first declaration in `Value::info` and the
     /// others here, keyed by list and position, so the file is reproduced as written. Editing
@@ -382,11 +384,12 @@ impl Graph {
 
     /// Creates a value read from an enclosing graph under `name` (or returns the existing one).
     pub fn add_capture(&mut self, name: &str) -> ValueId {
-        if let Some(&v) = self.captures.iter().find(|&&v| self.values[v].name == name) {
+        if let Some(&v) = self.capture_index.get(name) {
             return v;
         }
         let v = self.alloc_value(name.to_string(), ValueDef::Captured);
         self.captures.push(v);
+        self.capture_index.insert(name.to_string(), v);
         v
     }
 
@@ -561,6 +564,21 @@ impl Graph {
         if !self.nodes[node].implicit_inputs.contains(&value) {
             self.nodes[node].implicit_inputs.push(value);
             self.values[value].uses.push(Use { node, slot: UseSlot::Implicit });
+        }
+    }
+
+    /// Records several implicit inputs at once; `values` must hold no duplicates and none the
+    /// node already has (the importer's case), which keeps this linear in their number.
+    pub fn add_implicit_inputs(&mut self, node: NodeId, values: &[ValueId]) {
+        if self.nodes[node].implicit_inputs.is_empty() {
+            self.nodes[node].implicit_inputs.extend_from_slice(values);
+            for &v in values {
+                self.values[v].uses.push(Use { node, slot: UseSlot::Implicit });
+            }
+        } else {
+            for &v in values {
+                self.add_implicit_input(node, v);
+            }
         }
     }
 

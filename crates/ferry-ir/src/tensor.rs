@@ -225,6 +225,11 @@ impl Tensor {
                 let width = match dtype.bits() {
                     Some(32) => 4,
                     Some(16) => 2,
+                    // 6-bit floats are one per entry here but a packed bit stream in raw form;
+                    // ferry does not repack them yet, so it says so instead of guessing.
+                    Some(6) => {
+                        return Err(format!("repacking {dtype:?} from int32_data is not supported"));
+                    }
                     Some(_) => 1,
                     None => return Err(format!("int32_data cannot hold {dtype:?}")),
                 };

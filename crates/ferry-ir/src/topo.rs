@@ -17,10 +17,13 @@ pub struct CycleError {
 
 /// Whether every node comes after the producers of all its inputs.
 pub fn is_sorted(g: &Graph) -> bool {
-    let pos: HashMap<NodeId, usize> = g.node_ids().enumerate().map(|(i, n)| (n, i)).collect();
-    g.nodes()
-        .enumerate()
-        .all(|(i, (_, n))| deps(g, n).all(|p| pos.get(&p).is_some_and(|&pp| pp < i)))
+    // Positions by arena slot: a plain vector, no hashing (this runs on every import).
+    let slots = g.node_ids().map(|n| n.index() + 1).max().unwrap_or(0);
+    let mut pos = vec![usize::MAX; slots];
+    for (i, n) in g.node_ids().enumerate() {
+        pos[n.index()] = i;
+    }
+    g.nodes().enumerate().all(|(i, (_, n))| deps(g, n).all(|p| pos[p.index()] < i))
 }
 
 fn deps<'g>(g: &'g Graph, n: &'g crate::Node) -> impl Iterator<Item = NodeId> + 'g {

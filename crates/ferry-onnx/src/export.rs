@@ -72,7 +72,7 @@ pub fn graph(g: &Graph) -> proto::GraphProto {
                 let value = g.value(v);
                 let info = g.decl_override(site, i).unwrap_or(&value.info);
                 proto::ValueInfoProto {
-                    name: Some(value.name.clone()),
+                    name: (!value.name.is_empty()).then(|| value.name.clone()),
                     r#type: info.ty.as_ref().map(ty),
                     doc_string: info.doc_string.clone(),
                     metadata_props: entries(&info.metadata_props),
@@ -86,7 +86,8 @@ pub fn graph(g: &Graph) -> proto::GraphProto {
             input: n.inputs().iter().map(name).collect(),
             output: n.outputs().iter().map(name).collect(),
             name: n.name.clone(),
-            op_type: Some(n.op_type.clone()),
+            // Required fields left empty are written as absent (see ARCHITECTURE.md).
+            op_type: (!n.op_type.is_empty()).then(|| n.op_type.clone()),
             domain: n.domain.clone(),
             overload: n.overload.clone(),
             attribute: n.attributes.iter().map(attribute).collect(),
@@ -138,7 +139,7 @@ pub fn graph(g: &Graph) -> proto::GraphProto {
 
 fn attribute(a: &Attribute) -> proto::AttributeProto {
     let mut p = proto::AttributeProto {
-        name: Some(a.name.clone()),
+        name: (!a.name.is_empty()).then(|| a.name.clone()),
         ref_attr_name: a.ref_attr_name.clone(),
         doc_string: a.doc_string.clone(),
         r#type: a.declared,

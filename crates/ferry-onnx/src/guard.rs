@@ -51,8 +51,10 @@ fn typed_len(dtype: DataType, field: &TensorData, count: u64) -> Option<u64> {
     }
 }
 
-/// Refuses a tensor whose dims or data size cannot be trusted. `what` names it in the message.
-pub fn check_tensor(t: &Tensor, what: &str) -> Result<(), String> {
+/// Refuses a tensor whose dims or data size cannot be trusted. Messages name it as
+/// `tensor 'NAME'`; they are only built when something is wrong (this runs for every tensor).
+pub fn check_tensor(t: &Tensor, name: &str) -> Result<(), String> {
+    let what = Named(name);
     for (i, &d) in t.dims.iter().enumerate() {
         if d < 0 {
             return Err(format!("{what}: dim {i} is negative ({d})"));
@@ -126,7 +128,7 @@ fn check_bytes(
     count: u64,
     have: u64,
     field: &str,
-    what: &str,
+    what: Named<'_>,
 ) -> Result<(), String> {
     let want = dtype.byte_len(count).ok_or_else(|| {
         format!("{what}: the byte size of {count} elements of {dtype:?} overflows")
@@ -137,4 +139,14 @@ fn check_bytes(
         ));
     }
     Ok(())
+}
+
+/// Displays as `tensor 'NAME'`, formatted only when an error message is built.
+#[derive(Clone, Copy)]
+struct Named<'a>(&'a str);
+
+impl std::fmt::Display for Named<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "tensor '{}'", self.0)
+    }
 }

@@ -20,7 +20,7 @@ use ferry_ir::{
     ValueInfo,
 };
 use ferry_ir::{DataType, topo};
-use std::collections::{HashMap, HashSet};
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 /// Subgraphs nested deeper than this are refused (a guard against stack exhaustion from crafted
 /// files; real models nest a handful of levels).
@@ -57,7 +57,7 @@ impl Importer<'_> {
         // Training graphs may read the main graph's initializers by name.
         let main_names: HashMap<String, ValueId> = match &graph {
             Some(g) => g.values().map(|(id, v)| (v.name.clone(), id)).collect(),
-            None => HashMap::new(),
+            None => HashMap::default(),
         };
         let main_scope = Scope { names: &main_names, parent: None };
         let mut training_info = Vec::with_capacity(mp.training_info.len());
@@ -116,7 +116,7 @@ impl Importer<'_> {
         let body = self.graph(body, None, &path, 0)?;
         let mut attribute_defaults = Vec::with_capacity(f.attribute_proto.len());
         for a in f.attribute_proto {
-            attribute_defaults.push(self.attribute(a, None, &path, 0)?);
+            attribute_defaults.push(self.attribute(a, None, &|| path.clone(), 0)?);
         }
         Ok(Function {
             name: f.name,
@@ -157,8 +157,9 @@ impl Importer<'_> {
             })
             .collect();
 
-        let mut names: HashMap<String, ValueId> = HashMap::with_capacity(gp.node.len() * 2);
-        let mut declared: HashSet<ValueId> = HashSet::new();
+        let mut names: HashMap<String, ValueId> =
+            HashMap::with_capacity_and_hasher(gp.node.len() * 2, Default::default());
+        let mut declared: HashSet<ValueId> = HashSet::default();
         let dup = |what: &str, name: &str| {
             Error::invalid(path, format!("{what} '{name}' is defined more than once"))
         };
@@ -174,12 +175,12 @@ impl Importer<'_> {
         }
         for tp in gp.initializer {
             let name = tp.name.clone().unwrap_or_default();
-            let t = self.tensor(tp, path)?;
+            let t = self.tensor(tp, &|| path.to_string())?;
             self.bind_initializer(&mut g, &mut names, name, Initializer::Dense(t), path)?;
         }
         for sp in gp.sparse_initializer {
             let name = sp.values.as_ref().and_then(|v| v.name.clone()).unwrap_or_default();
-            let s = self.sparse(sp, path)?;
+            let s = self.sparse(sp, &|| path.to_string())?;
             self.bind_initializer(
                 &mut g,
                 &mut names,
@@ -237,7 +238,7 @@ impl Importer<'_> {
             }
         }
         for (id, _, attrs) in pending {
-            let node_path = format!("{path} / node {}", g.node(id).label());
+            let node_path = || format!("{path} / node {}", g.node(id).label());
             let mut imported = Vec::with_capacity(attrs.len());
             let mut captured: Vec<String> = Vec::new();
             {
@@ -253,17 +254,24 @@ impl Importer<'_> {
                 }
             }
             g.node_mut(id).attributes = imported;
+            let mut seen = HashSet::default();
+            let mut implicit = Vec::new();
             for name in captured {
                 let v = resolve(&mut g, &mut names, &name, outer);
-                g.add_implicit_input(id, v);
+                if seen.insert(v) {
+                    implicit.push(v);
+                }
             }
+            g.add_implicit_inputs(id, &implicit);
         }
 
         for (i, vi) in gp.output.into_iter().enumerate() {
             let (name, info) = value_info(vi);
             let v = resolve(&mut g, &mut names, &name, outer);
-            declare(&mut g, &mut declared, v, DeclSite::Output, i, info);
+            // List first: adding an output drops the overrides of that list, and this entry's
+            // own override must survive.
             g.add_output(v);
+            declare(&mut g, &mut declared, v, DeclSite::Output, i, info);
         }
         for (i, vi) in gp.value_info.into_iter().enumerate() {
             let (name, info) = value_info(vi);
@@ -323,7 +331,7 @@ impl Importer<'_> {
         &mut self,
         ap: proto::AttributeProto,
         scope: Option<&Scope<'_>>,
-        path: &str,
+        path: &dyn Fn() -> String,
         depth: usize,
     ) -> Result<Attribute> {
         let name = ap.name.unwrap_or_default();
@@ -345,11 +353,11 @@ impl Importer<'_> {
         ];
         if set.iter().filter(|&&s| s).count() > 1 {
             return Err(Error::invalid(
-                path,
+                path(),
                 format!("attribute '{name}' sets more than one value field"),
             ));
         }
-        let apath = format!("{path}.{name}");
+        let apath = || format!("{}.{name}", path());
         let value = if let Some(f) = ap.f {
             AttrValue::Float(f)
         } else if let Some(i) = ap.i {
@@ -359,7 +367,7 @@ impl Importer<'_> {
         } else if let Some(t) = ap.t {
             AttrValue::Tensor(Box::new(self.tensor(t, &apath)?))
         } else if let Some(gp) = ap.g {
-            AttrValue::Graph(Box::new(self.graph(gp, scope, &apath, depth)?))
+            AttrValue::Graph(Box::new(self.graph(gp, scope, &apath(), depth)?))
         } else if let Some(s) = ap.sparse_tensor {
             AttrValue::SparseTensor(Box::new(self.sparse(s, &apath)?))
         } else if let Some(tp) = ap.tp {
@@ -379,7 +387,7 @@ impl Importer<'_> {
         } else if !ap.graphs.is_empty() {
             let mut v = Vec::with_capacity(ap.graphs.len());
             for (i, gp) in ap.graphs.into_iter().enumerate() {
-                v.push(self.graph(gp, scope, &format!("{apath}[{i}]"), depth)?);
+                v.push(self.graph(gp, scope, &format!("{}[{i}]", apath()), depth)?);
             }
             AttrValue::Graphs(v)
         } else if !ap.sparse_tensors.is_empty() {
@@ -402,7 +410,11 @@ impl Importer<'_> {
         })
     }
 
-    fn sparse(&mut self, sp: proto::SparseTensorProto, path: &str) -> Result<SparseTensor> {
+    fn sparse(
+        &mut self,
+        sp: proto::SparseTensorProto,
+        path: &dyn Fn() -> String,
+    ) -> Result<SparseTensor> {
         Ok(SparseTensor {
             values: sp.values.map(|t| self.tensor(t, path)).transpose()?,
             indices: sp.indices.map(|t| self.tensor(t, path)).transpose()?,
@@ -410,7 +422,11 @@ impl Importer<'_> {
         })
     }
 
-    pub(crate) fn tensor(&mut self, tp: proto::TensorProto, path: &str) -> Result<Tensor> {
+    pub(crate) fn tensor(
+        &mut self,
+        tp: proto::TensorProto,
+        path: &dyn Fn() -> String,
+    ) -> Result<Tensor> {
         let name = tp.name.clone().unwrap_or_default();
         let external = tp.data_location == Some(proto::tensor_proto::DataLocation::External as i32);
         let fields = [
@@ -426,7 +442,7 @@ impl Importer<'_> {
         let present: Vec<&str> = fields.iter().filter(|f| f.1).map(|f| f.0).collect();
         if present.len() > 1 {
             return Err(Error::invalid(
-                path,
+                path(),
                 format!(
                     "tensor '{name}' stores its data in more than one field ({})",
                     present.join(", ")
@@ -439,7 +455,7 @@ impl Importer<'_> {
             TensorData::External(ext)
         } else if !tp.external_data.is_empty() {
             return Err(Error::invalid(
-                path,
+                path(),
                 format!(
                     "tensor '{name}' has external_data entries but data_location is not EXTERNAL"
                 ),
@@ -471,8 +487,7 @@ impl Importer<'_> {
             metadata_props: entries(tp.metadata_props),
             data_location: tp.data_location,
         };
-        crate::guard::check_tensor(&t, &format!("tensor '{name}'"))
-            .map_err(|m| Error::invalid(path, m))?;
+        crate::guard::check_tensor(&t, &name).map_err(|m| Error::invalid(path(), m))?;
         Ok(t)
     }
 }
