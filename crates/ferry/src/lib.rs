@@ -4,6 +4,7 @@
 //! writer ([`onnx`]).
 
 pub use ferry_check as check;
+pub use ferry_infer as infer;
 pub use ferry_ir as ir;
 pub use ferry_onnx as onnx;
 pub use ferry_serving as serving;
