@@ -7,7 +7,9 @@ use crate::konst;
 use crate::merge::merge;
 use crate::ops;
 use crate::{Diagnostic, Report};
-use ferry_ir::{Attribute, Function, Graph, Initializer, Model, NodeId, ValueDef, ValueId};
+use ferry_ir::{
+    AttrValue, Attribute, Function, Graph, Initializer, Model, NodeId, ValueDef, ValueId,
+};
 use std::collections::HashMap;
 
 type FnKey = (String, String, String);
@@ -59,11 +61,25 @@ impl<'m> Driver<'m> {
     ) -> Vec<Fact> {
         let slots = g.values().map(|(id, _)| id.index() + 1).max().unwrap_or(0);
         let mut facts: Vec<Fact> = vec![Fact::default(); slots];
+        let formal = inputs.is_some();
         let given = inputs.unwrap_or_default();
-        for (i, &v) in g.inputs().iter().enumerate() {
+        for (i, v) in g.inputs().to_vec().into_iter().enumerate() {
             let declared = Fact { ty: g.value(v).ty().and_then(Ty::from_ir), value: None };
-            let fact = match given.get(i) {
-                Some(f) => merge(f, &declared).unwrap_or_else(|_| f.clone()),
+            let fact = match given.get(i).map(|f| (f, merge(f, &declared))) {
+                Some((_, Ok(merged))) => {
+                    // A subgraph's formal inputs record what its node passes in, as onnx does.
+                    if write
+                        && formal
+                        && let Some(ty) = &merged.ty
+                    {
+                        let ir = ty.to_ir();
+                        if g.value(v).ty() != Some(&ir) {
+                            g.value_mut(v).info.ty = Some(ir);
+                        }
+                    }
+                    merged
+                }
+                Some((f, Err(_))) => f.clone(),
                 None => declared,
             };
             facts[v.index()] = fact;
@@ -101,7 +117,11 @@ impl<'m> Driver<'m> {
             {
                 self.call_function(f, &attrs, &input_facts, n_out, &format!("{path} / {label}"))
             } else if let Some(op) = ops::lookup(&domain, &node.op_type) {
-                if node.has_subgraphs() && names.is_none() {
+                // The attributes are taken out of the node while it is inferred: look at them.
+                let has_subgraphs = attrs
+                    .iter()
+                    .any(|a| matches!(a.value, AttrValue::Graph(_) | AttrValue::Graphs(_)));
+                if has_subgraphs && names.is_none() {
                     names = Some(g.values().map(|(id, v)| (v.name.clone(), id)).collect());
                 }
                 let opset = self.opsets.get(&domain).copied().unwrap_or(0);

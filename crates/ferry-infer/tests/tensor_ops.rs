@@ -479,3 +479,40 @@ fn compress_counts_a_known_condition() {
     // Flattened, the condition covers the first 3 of 3*N elements, which may be more.
     assert_eq!(ty(&m, flat), "float[?]");
 }
+
+/// Splitting a shape vector splits its contents: the halves of `Shape([N,C,H,W])` reshape a
+/// tensor to `[N,C]`; `CumSum` of known sizes gives the running offsets.
+#[test]
+fn split_and_cumsum_carry_shape_contents() {
+    let mut g = G::new(18);
+    let x = g.input("x", DataType::FLOAT, &["N", "C", "H", "W"]);
+    let s = g.node("Shape", &[Some(x)], 1, vec![])[0];
+    let halves = g.node("Split", &[Some(s)], 2, vec![("num_outputs", int(2))]);
+    let y = g.input("y", DataType::FLOAT, &["C", "N"]);
+    let r = g.node("Reshape", &[Some(y), Some(halves[0])], 1, vec![])[0];
+    let sizes = g.ints("sizes", vec![3], vec![2, 3, 4]);
+    let zero = g.ints("zero", vec![], vec![0]);
+    let offsets = g.node("CumSum", &[Some(sizes), Some(zero)], 1, vec![("exclusive", int(1))])[0];
+    // The offsets [0, 2, 5] as a shape: rank 3 with a zero-sized first axis.
+    let shaped = g.node("ConstantOfShape", &[Some(offsets)], 1, vec![])[0];
+    let (m, d) = g.infer();
+    assert!(d.is_empty(), "{d:?}");
+    assert_eq!(ty(&m, halves[1]), "int64[2]");
+    assert_eq!(ty(&m, r), "float[N,C]");
+    assert_eq!(ty(&m, shaped), "float[0,2,5]");
+}
+
+/// Pads that are not known leave the padded axes open and the others as they were.
+#[test]
+fn pad_with_unknown_pads_keeps_the_other_axes() {
+    let mut g = G::new(18);
+    let x = g.input("x", DataType::FLOAT, &["N", "C", "W"]);
+    let pads = g.ints_input("pads", 2);
+    let axes = g.ints("axes", vec![1], vec![2]);
+    let y = g.node("Pad", &[Some(x), Some(pads), None, Some(axes)], 1, vec![])[0];
+    let all = g.ints_input("all", 6);
+    let z = g.node("Pad", &[Some(x), Some(all)], 1, vec![])[0];
+    let (m, _) = g.infer();
+    assert_eq!(ty(&m, y), "float[N,C,?]");
+    assert_eq!(ty(&m, z), "float[?,?,?]");
+}

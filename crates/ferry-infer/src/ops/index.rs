@@ -17,7 +17,8 @@ pub fn register(r: &mut Registry) {
     r.add("", &["GatherElements"], gather_elements);
     r.add("", &["GatherND"], gather_nd);
     r.add("", &["ScatterND", "ScatterElements", "Scatter", "TensorScatter"], scatter);
-    r.add("", &["Trilu", "CumSum", "CumProd", "ReverseSequence"], same);
+    r.add("", &["Trilu", "CumProd", "ReverseSequence"], same);
+    r.add("", &["CumSum"], cum_sum);
     r.add("", &["OneHot"], one_hot);
     r.add("", &["NonZero"], non_zero);
     r.add("", &["Compress"], compress);
@@ -48,6 +49,47 @@ fn scalar_dim(ctx: &Ctx<'_>, i: usize) -> Option<Dim> {
 
 fn same(ctx: &mut Ctx<'_>) -> Res {
     same_as_input(ctx, 0, 0)
+}
+
+/// `CumSum` keeps its input's type; over a vector of known integers it computes the sums (the
+/// running offsets shape code builds this way).
+fn cum_sum(ctx: &mut Ctx<'_>) -> Res {
+    same_as_input(ctx, 0, 0)?;
+    let Some(k) = ctx.input(0).and_then(|f| f.value.clone()).filter(|k| k.dims.len() == 1) else {
+        return Ok(());
+    };
+    let axis_input = const_ints(ctx, 1);
+    let (Data::Int(v), Some(&[a])) = (&k.data, axis_input.as_deref()) else {
+        return Ok(());
+    };
+    if !matches!(a, 0 | -1) {
+        return invalid(format!("CumSum axis {a} is out of range for rank 1"));
+    }
+    let exclusive = ctx.attr_int("exclusive").unwrap_or(0) != 0;
+    let reverse = ctx.attr_int("reverse").unwrap_or(0) != 0;
+    let mut order: Vec<usize> = (0..v.len()).collect();
+    if reverse {
+        order.reverse();
+    }
+    let mut out = vec![Dim::known(0); v.len()];
+    let mut acc = Dim::known(0);
+    for i in order {
+        if exclusive {
+            out[i] = acc.clone();
+            acc = acc.add(&v[i]);
+        } else {
+            acc = acc.add(&v[i]);
+            out[i] = acc.clone();
+        }
+    }
+    if out.contains(&Dim::Unknown) {
+        return Ok(());
+    }
+    let value = Konst { data: Data::Int(out), ..k };
+    if let Some(f) = ctx.output_mut(0) {
+        f.value = Some(value);
+    }
+    Ok(())
 }
 
 fn scatter(ctx: &mut Ctx<'_>) -> Res {
@@ -147,13 +189,14 @@ fn non_zero(ctx: &mut Ctx<'_>) -> Res {
         ctx.set_tensor(0, Some(DataType::INT64), Some(vec![Dim::Unknown, Dim::Unknown]));
         return Ok(());
     };
-    let k = ctx.input(0).and_then(|f| f.value.clone());
+    // Scalars are left to the type: runtimes disagree on how to index them.
+    let k = ctx.input(0).and_then(|f| f.value.clone()).filter(|k| !k.dims.is_empty());
     let Some((k, flags)) = k.and_then(|k| nonzero_flags(&k).map(|f| (k, f))) else {
         ctx.set_tensor(0, Some(DataType::INT64), Some(vec![Dim::known(rank as i64), Dim::Unknown]));
         return Ok(());
     };
-    // Known contents: the indices themselves, one row per axis (a scalar counts as rank 1).
-    let dims = if k.dims.is_empty() { vec![1] } else { k.dims.clone() };
+    // Known contents: the indices themselves, one row per axis.
+    let dims = k.dims.clone();
     let rows = dims.len();
     let hits: Vec<usize> = flags.iter().enumerate().filter(|(_, f)| **f).map(|(i, _)| i).collect();
     let mut data = vec![Dim::known(0); rows * hits.len()];
@@ -375,12 +418,32 @@ fn split(ctx: &mut Ctx<'_>) -> Res {
     };
     let ax = axis(ctx.attr_int("axis").unwrap_or(0), s.len())?;
     let sizes = split_sizes(ctx, &s[ax], n_out)?;
+    // Splitting a vector of known contents (a shape, typically) splits the contents too.
+    let values = ctx.input(0).and_then(|f| f.value.clone()).filter(|k| k.dims.len() == 1);
+    let mut start = 0usize;
     for i in 0..n_out {
         let mut o = s.clone();
         o[ax] = sizes.as_ref().map_or(Dim::Unknown, |v| v[i].clone());
-        ctx.set_tensor(i, elem, Some(o));
+        let mut fact = Fact::of_type(super::util::tensor(elem, Some(o.clone())));
+        if let (Some(k), Some(n)) = (&values, o[0].as_const().and_then(|n| usize::try_from(n).ok()))
+        {
+            fact.value = slice_values(k, start, n);
+            start += n;
+        }
+        ctx.set(i, fact);
     }
     Ok(())
+}
+
+/// Elements `start..start + n` of 1-D contents.
+fn slice_values(k: &Konst, start: usize, n: usize) -> Option<Konst> {
+    let end = start.checked_add(n)?;
+    let data = match &k.data {
+        Data::Int(v) => Data::Int(v.get(start..end)?.to_vec()),
+        Data::Float(v) => Data::Float(v.get(start..end)?.to_vec()),
+        Data::Str(v) => Data::Str(v.get(start..end)?.to_vec()),
+    };
+    Some(Konst { elem: k.elem, dims: vec![n as i64], data })
 }
 
 fn pad(ctx: &mut Ctx<'_>) -> Res {
@@ -414,8 +477,17 @@ fn pad(ctx: &mut Ctx<'_>) -> Res {
     } else {
         const_dims(ctx, 1)
     };
-    let (Some(axes), Some(pads)) = (axes, pads) else {
-        ctx.set_tensor(0, elem, Some(vec![Dim::Unknown; r]));
+    let (Some(axes), Some(pads)) = (axes.clone(), pads) else {
+        // Pads not known: the padded axes are unknown, the others keep their size.
+        let out = match axes {
+            Some(a) => s
+                .iter()
+                .enumerate()
+                .map(|(i, d)| if a.contains(&i) { Dim::Unknown } else { d.clone() })
+                .collect(),
+            None => vec![Dim::Unknown; r],
+        };
+        ctx.set_tensor(0, elem, Some(out));
         return Ok(());
     };
     if pads.len() != 2 * axes.len() {

@@ -7,11 +7,18 @@
 
 pub mod util;
 
+mod attention;
+mod conv;
 mod elementwise;
+mod image;
 mod index;
 mod loss;
+mod matmul;
+mod norm;
+mod pool;
 mod quant;
 mod reduce;
+mod rnn;
 mod shape;
 mod signal;
 mod text;
@@ -55,6 +62,13 @@ fn registry() -> &'static Registry {
         let mut r = Registry::default();
         elementwise::register(&mut r);
         shape::register(&mut r);
+        matmul::register(&mut r);
+        conv::register(&mut r);
+        pool::register(&mut r);
+        norm::register(&mut r);
+        attention::register(&mut r);
+        rnn::register(&mut r);
+        image::register(&mut r);
         index::register(&mut r);
         loss::register(&mut r);
         quant::register(&mut r);

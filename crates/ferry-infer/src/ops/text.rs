@@ -17,9 +17,11 @@ pub fn register(r: &mut Registry) {
 
 fn string_split(ctx: &mut Ctx<'_>) -> Res {
     let s = ctx.shape(0).map(<[Dim]>::to_vec);
-    // One more axis holding the substrings, as long as the longest split (not known here).
+    // One more axis holding the substrings, as long as the longest split: not known, except
+    // that an empty input has none.
     let with_parts = s.clone().map(|mut v| {
-        v.push(Dim::Unknown);
+        let empty = v.iter().any(|d| d.as_const() == Some(0));
+        v.push(if empty { Dim::known(0) } else { Dim::Unknown });
         v
     });
     ctx.set_type(0, tensor(Some(DataType::STRING), with_parts));
