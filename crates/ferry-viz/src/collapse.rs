@@ -7,9 +7,12 @@
 //!
 //! Two blocks are identical when their nodes have the same signatures in the same order (op
 //! type, domain, shown attributes, shapes of folded constants: so layers whose weights differ
-//! in shape stay apart) and the same edges among themselves. Edges between consecutive blocks
-//! (layer i feeding layer i+1) disappear into the fold; edges from and to the rest of the graph
-//! attach to the fold's box.
+//! in shape stay apart) and the same edges among themselves. A run must also be a chain, as
+//! stacked layers are: each block reads only itself, the block before it, and values from
+//! outside that every block reads alike (an attention mask); only the last block feeds the rest
+//! of the graph. Parallel branches that merely look alike in node order (a feature pyramid's
+//! levels, interleaved) are not a chain and stay drawn out. Edges between consecutive blocks
+//! disappear into the fold; edges from and to the rest of the graph attach to the fold's box.
 
 use crate::block;
 use crate::view::{Child, Edge, Item, ItemKind, Scene};
@@ -84,8 +87,10 @@ fn find_runs(scene: &Scene, ops: &[usize]) -> Vec<Run> {
             {
                 same += 1;
             }
-            if same >= 2 && p * (same - 1) >= MIN_HIDDEN {
-                chosen = Some(Run { start: i, period: p, count: same });
+            // The longest prefix of the alike blocks that is a chain.
+            let chain = (2..=same).rev().find(|&c| is_chain(scene, &ops[i..i + c * p], p));
+            if let Some(count) = chain.filter(|&c| p * (c - 1) >= MIN_HIDDEN) {
+                chosen = Some(Run { start: i, period: p, count });
                 break;
             }
         }
@@ -98,6 +103,37 @@ fn find_runs(scene: &Scene, ops: &[usize]) -> Vec<Run> {
         }
     }
     runs
+}
+
+/// An input of a block: (position in the block, port).
+type Slot = (usize, Option<usize>);
+
+/// Whether the blocks of `period` items in `items` form a chain (see the module notes).
+fn is_chain(scene: &Scene, items: &[usize], period: usize) -> bool {
+    let count = items.len() / period;
+    let place: HashMap<usize, (usize, usize)> =
+        items.iter().enumerate().map(|(i, &item)| (item, (i / period, i % period))).collect();
+    // Per input slot of the blocks after the first: where it is fed from, over all of them.
+    let mut outside: HashMap<Slot, HashSet<(usize, usize)>> = HashMap::new();
+    let mut previous: HashMap<Slot, HashSet<(usize, usize)>> = HashMap::new();
+    for e in &scene.edges {
+        let slot = |q: usize| (q, e.to_port);
+        match (place.get(&e.from), place.get(&e.to)) {
+            (Some(&(jf, _)), Some(&(jt, _))) if jf == jt => {}
+            (Some(&(jf, qf)), Some(&(jt, qt))) if jf + 1 == jt => {
+                previous.entry(slot(qt)).or_default().insert((qf, e.from_port));
+            }
+            (Some(_), Some(_)) => return false,
+            (None, Some(&(jt, qt))) if jt > 0 => {
+                outside.entry(slot(qt)).or_default().insert((e.from, e.from_port));
+            }
+            (Some(&(jf, _)), None) if jf + 1 != count => return false,
+            _ => {}
+        }
+    }
+    outside.values().all(|s| s.len() == 1)
+        && previous.values().all(|s| s.len() == 1)
+        && outside.keys().all(|k| !previous.contains_key(k))
 }
 
 fn fold(scene: &Scene, ops: &[usize], runs: &[Run]) -> Scene {
@@ -220,6 +256,39 @@ mod tests {
         // stem -> block -> head; the block-to-block edges are gone.
         let ends: Vec<_> = s.edges.iter().map(|e| (e.from, e.to)).collect();
         assert_eq!(ends, vec![(0, 1), (1, 2)]);
+    }
+
+    #[test]
+    fn parallel_branches_are_not_a_chain() {
+        // A stem op 0 feeding four alike branches [1,2,3], each read by a final op: the branches
+        // follow each other in node order but none reads another.
+        let mut sigs = vec![9];
+        for _ in 0..4 {
+            sigs.extend([1, 2, 3]);
+        }
+        sigs.push(8);
+        let mut s = chain(&sigs);
+        let last = sigs.len() - 1;
+        s.edges.retain(|e| !(e.to == last || (e.to % 3 == 1 && e.to > 1)));
+        for b in 0..4 {
+            let first = 1 + 3 * b;
+            s.edges.push(Edge {
+                from: 0,
+                from_port: 0,
+                to: first,
+                to_port: Some(0),
+                label: String::new(),
+            });
+            s.edges.push(Edge {
+                from: first + 2,
+                from_port: 0,
+                to: last,
+                to_port: Some(b),
+                label: String::new(),
+            });
+        }
+        collapse(&mut s);
+        assert!(s.items.iter().all(|i| i.kind == ItemKind::Op), "drawn out");
     }
 
     #[test]

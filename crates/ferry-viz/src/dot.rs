@@ -84,7 +84,7 @@ fn attrs(item: &Item) -> String {
 }
 
 /// A DOT double-quoted string: quotes and backslashes escaped, line breaks as `\n` (centred
-/// lines in Graphviz).
+/// lines in Graphviz), other control characters replaced.
 fn quote(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
     out.push('"');
@@ -93,7 +93,8 @@ fn quote(s: &str) -> String {
             '"' => out.push_str("\\\""),
             '\\' => out.push_str("\\\\"),
             '\n' => out.push_str("\\n"),
-            '\r' => {}
+            // Graphviz rejects control characters even inside quotes.
+            c if c.is_control() => out.push('?'),
             c => out.push(c),
         }
     }
@@ -108,5 +109,6 @@ mod tests {
     #[test]
     fn quoting() {
         assert_eq!(quote("a\"b\\c\nd"), "\"a\\\"b\\\\c\\nd\"");
+        assert_eq!(quote("a\0b\r"), "\"a?b?\"");
     }
 }

@@ -121,21 +121,25 @@ pub fn attr_value(a: &Attribute) -> String {
         // `Cast(to=1)` means nothing to a reader; `to=float` does.
         AttrValue::Int(i) if a.name == "to" => dtype_name(DataType(*i as i32)),
         AttrValue::Int(i) => i.to_string(),
-        AttrValue::String(s) => format!("\"{}\"", String::from_utf8_lossy(s)),
+        AttrValue::String(s) => quoted(s),
         AttrValue::Tensor(t) => tensor_summary(t),
         AttrValue::SparseTensor(s) => format!("sparse{:?}", s.dims),
         AttrValue::Type(t) => t.to_string(),
         AttrValue::Floats(v) => list(v.iter().map(|f| fmt_float(f64::from(*f))).collect()),
         AttrValue::Ints(v) => list(v.iter().map(i64::to_string).collect()),
-        AttrValue::Strings(v) => {
-            list(v.iter().map(|s| format!("\"{}\"", String::from_utf8_lossy(s))).collect())
-        }
+        AttrValue::Strings(v) => list(v.iter().map(|s| quoted(s)).collect()),
         AttrValue::Tensors(v) => list(v.iter().map(tensor_summary).collect()),
         AttrValue::SparseTensors(v) => format!("{} sparse tensors", v.len()),
         AttrValue::Types(v) => list(v.iter().map(Type::to_string).collect()),
         AttrValue::Graph(_) => "<graph>".into(),
         AttrValue::Graphs(v) => format!("<{} graphs>", v.len()),
     }
+}
+
+/// A string attribute as a quoted literal, with quotes, backslashes and control characters
+/// escaped (`"a\0b"`): labels must stay one line and printable, whatever the file holds.
+fn quoted(bytes: &[u8]) -> String {
+    format!("\"{}\"", String::from_utf8_lossy(bytes).escape_debug())
 }
 
 fn dtype_name(d: DataType) -> String {
@@ -278,6 +282,12 @@ pub fn folded_identity(init: &Initializer) -> String {
 mod tests {
     use super::*;
     use bytes::Bytes;
+
+    #[test]
+    fn strings_are_escaped() {
+        let a = Attribute::new("s", AttrValue::String(bytes::Bytes::from_static(b"h\xc3\xa9\"\0")));
+        assert_eq!(attr_value(&a), "\"hé\\\"\\0\"");
+    }
 
     #[test]
     fn floats_are_short() {

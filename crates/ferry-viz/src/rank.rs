@@ -2,9 +2,11 @@
 //!
 //! Longest-path layering from the sources, on a topological order that breaks any cycle (only
 //! ill-formed graphs have them) by treating edges that point backwards in that order as
-//! reversed. Boxes with no inputs (graph inputs, constants built by a node, captures) are then
-//! moved down to just above their first reader, so that a shape constant used deep in the graph
-//! does not sit in the top row with a long edge down to its reader.
+//! reversed. Boxes that depend on nothing drawn above them (graph inputs, captures, and ops
+//! computing only from constants, like a TorchScript export's `Mul(16, 16)` feeding a Reshape's
+//! shape) are then moved down to just above their first reader, last ones first so that such a
+//! chain moves as a whole: otherwise they sit in the top rows and their long edges down to the
+//! readers widen the whole picture.
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -61,10 +63,13 @@ pub fn layers(n: usize, edges: &[(usize, usize)], order: &[usize]) -> Vec<usize>
     for &v in order {
         layer[v] = preds[v].iter().map(|&u| layer[u] + 1).max().unwrap_or(0);
     }
-    // Pull sources down to just above their nearest reader, last ones first so chains of
-    // source-only helpers move together.
+    // Nodes fed only by such nodes (or by nothing) float.
+    let mut floating = vec![false; n];
+    for &v in order {
+        floating[v] = preds[v].iter().all(|&u| floating[u]);
+    }
     for &v in order.iter().rev() {
-        if preds[v].is_empty()
+        if floating[v]
             && let Some(first_reader) = succs[v].iter().map(|&w| layer[w]).min()
         {
             layer[v] = first_reader.saturating_sub(1).max(layer[v]);
@@ -91,5 +96,9 @@ mod tests {
         let edges = [(0, 1), (1, 2), (2, 3), (4, 3)];
         let order = topo_order(5, &edges);
         assert_eq!(layers(5, &edges, &order), vec![0, 1, 2, 3, 2]);
+        // 0 -> 1 -> 2 -> 3 -> 4, and the chain 5 -> 6 computed from constants, read by 4.
+        let edges = [(0, 1), (1, 2), (2, 3), (3, 4), (5, 6), (6, 4)];
+        let order = topo_order(7, &edges);
+        assert_eq!(layers(7, &edges, &order), vec![0, 1, 2, 3, 4, 2, 3]);
     }
 }

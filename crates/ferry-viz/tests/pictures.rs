@@ -7,7 +7,9 @@ use ferry_ir::{
     Type, ValueId, ValueInfo,
 };
 use ferry_viz::{ItemKind, Options, dot, scene, svg};
+use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
 
 fn info(elem: DataType, dims: &[DimValue]) -> ValueInfo {
     ValueInfo { ty: Some(Type::tensor(elem, dims.iter().cloned())), ..ValueInfo::default() }
@@ -290,4 +292,41 @@ fn corpus_pictures() {
     }
     println!("drew {drawn} of {} corpus models", files.len());
     assert!(drawn > 0);
+}
+
+/// Graphviz accepts every DOT file ferry writes for the project's test models (skipped when
+/// Graphviz is not installed).
+#[test]
+fn graphviz_reads_the_dot() {
+    if Command::new("dot").arg("-V").output().is_err() {
+        println!("skipped: Graphviz's dot is not installed");
+        return;
+    }
+    let mut models: Vec<(String, Model)> =
+        vec![("if".into(), with_subgraphs()), ("transformer".into(), transformer(3))];
+    let mut files = Vec::new();
+    onnx_files(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/onnx"), &mut files);
+    let opts = ferry_onnx::LoadOptions { resolve_external: false, ..Default::default() };
+    for f in files {
+        if let Ok(loaded) = ferry_onnx::load_with(&f, &opts) {
+            models.push((f.display().to_string(), loaded.model));
+        }
+    }
+    assert!(models.len() > 5);
+    for (name, m) in &models {
+        for collapse in [false, true] {
+            let text = dot(m, &Options { collapse }).unwrap();
+            let mut child = Command::new("dot")
+                .arg("-Tsvg")
+                .stdin(Stdio::piped())
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap();
+            child.stdin.take().unwrap().write_all(text.as_bytes()).unwrap();
+            let out = child.wait_with_output().unwrap();
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert!(out.status.success() && err.is_empty(), "{name}: {err}");
+        }
+    }
 }

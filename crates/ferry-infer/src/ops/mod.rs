@@ -8,20 +8,24 @@
 pub mod util;
 
 mod attention;
+mod control;
 mod conv;
 mod elementwise;
 mod image;
 mod index;
 mod loss;
 mod matmul;
+mod ml;
 mod norm;
 mod pool;
 mod quant;
 mod reduce;
 mod rnn;
+mod sequence;
 mod shape;
 mod signal;
 mod text;
+mod training;
 
 use crate::ctx::{Ctx, Res};
 use std::collections::HashMap;
@@ -75,6 +79,10 @@ fn registry() -> &'static Registry {
         reduce::register(&mut r);
         signal::register(&mut r);
         text::register(&mut r);
+        control::register(&mut r);
+        sequence::register(&mut r);
+        ml::register(&mut r);
+        training::register(&mut r);
         r
     })
 }
