@@ -14,7 +14,7 @@ pub struct Args {
     /// The picture to write: OUT.svg, or OUT.dot for Graphviz.
     #[arg(short = 'o', long = "output", value_name = "OUT.svg|OUT.dot")]
     output: PathBuf,
-    /// Draw runs of identical consecutive blocks (layers) once, in a box marked ×N.
+    /// Draw runs of alike consecutive blocks (stacked layers) once, in a box marked ×N.
     #[arg(long)]
     collapse: bool,
 }

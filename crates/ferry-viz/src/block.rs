@@ -1,4 +1,4 @@
-//! The body drawn inside a folded block's box: the first of the identical blocks, with pills
+//! The body drawn inside a folded block's box: the first of the alike blocks, with pills
 //! showing where values enter and leave it.
 //!
 //! Without the pills a block's picture would hide its most important wiring: the residual

@@ -2,10 +2,10 @@
 //!
 //! Deep models are mostly the same block many times over (a transformer layer, a residual
 //! stage). Drawn in full, a 24-layer model is a very tall picture of the same thing 24 times.
-//! Folding finds runs of consecutive identical blocks in the node order and draws one of them,
+//! Folding finds runs of consecutive alike blocks in the node order and draws the first of them,
 //! inside a box marked `×N`.
 //!
-//! Two blocks are identical when their nodes have the same signatures in the same order (op
+//! Two blocks are alike when their nodes have the same signatures in the same order (op
 //! type, domain, shown attributes, shapes of folded constants: so layers whose weights differ
 //! in shape stay apart) and the same edges among themselves. A run must also be a chain, as
 //! stacked layers are: each block reads only itself, the block before it, and values from
@@ -189,9 +189,12 @@ fn block_item(scene: &Scene, ops_from_start: &[usize], run: Run) -> Item {
     Item {
         kind: ItemKind::Block { count: run.count },
         title: format!("×{}", run.count),
-        lines: vec![format!("{} identical blocks of {ops}; one shown", run.count)],
+        // Alike means equal ops, attributes, weight shapes and wiring; weight values may differ,
+        // and the first block's are the ones shown.
+        lines: vec![format!("{} alike blocks of {ops}; the first shown", run.count)],
         tooltip: format!(
-            "{} consecutive blocks with the same ops, attributes, weight shapes and wiring",
+            "{} consecutive blocks with the same ops, attributes, weight shapes and wiring \
+             (weight values may differ; the first block's are shown)",
             run.count
         ),
         children: vec![Child { label: String::new(), scene: body }],

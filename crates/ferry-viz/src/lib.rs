@@ -7,7 +7,7 @@
 //! One box per node shows the op type, its key attributes and the constant inputs folded into
 //! it; edges are labelled with the declared element type and shape of the value they carry;
 //! subgraphs (If/Loop/Scan bodies) are drawn inside their node's box. With
-//! [`Options::collapse`], runs of identical consecutive blocks (transformer layers, residual
+//! [`Options::collapse`], runs of alike consecutive blocks (transformer layers, residual
 //! blocks) are drawn once, in a box marked `×N`.
 //!
 //! ```no_run
@@ -39,7 +39,8 @@ use ferry_ir::Model;
 /// What to draw.
 #[derive(Clone, Debug, Default)]
 pub struct Options {
-    /// Fold runs of identical consecutive blocks into one box marked `×N`.
+    /// Fold runs of consecutive blocks that are alike (same ops, attributes, weight shapes and
+    /// wiring) and chained into one box marked `×N`.
     pub collapse: bool,
 }
 

@@ -34,7 +34,7 @@ pub enum ItemKind {
     /// A value read but defined nowhere (ill-formed graphs), or a graph output that is a
     /// constant.
     Other,
-    /// `count` consecutive identical blocks, folded into one (see `collapse`); the child scene
+    /// `count` consecutive alike blocks, folded into one (see `collapse`); the child scene
     /// shows one of them.
     Block { count: usize },
 }
