@@ -86,7 +86,7 @@ fn floats_attr(name: &str, v: &[f32]) -> Attribute {
     Attribute::new(name, AttrValue::Floats(v.to_vec()))
 }
 
-fn model(g: Graph, opsets: &[(&str, i64)]) -> Model {
+fn build(g: Graph, opsets: &[(&str, i64)]) -> Model {
     Model {
         ir_version: Some(10),
         opset_imports: opsets
@@ -184,12 +184,27 @@ fn loop_with_a_known_trip_count_gives_the_grown_shape() {
         &[Some(m), Some(cond), Some(y0)],
         &["y_final", "shapes"],
     );
-    let mut model = model(g, &[("", 21)]);
+    let mut model = build(g, &[("", 21)]);
     run(&mut model);
     assert_eq!(ty_of(&model, "y_final"), "float[5]");
     assert_eq!(ty_of(&model, "shapes"), "int64[3,1]");
     // What is recorded in the body holds for every iteration: the length is a fresh symbol.
     assert_eq!(ty_in_body(&model, "y_final", "body", "y_out"), "float[y_in__d0+1]");
+
+    // Too many iterations to run one by one: the trip count still sizes the scan output.
+    let mut g = Graph::new();
+    let m = init(&mut g, ints("m", &[], &[1000]));
+    let y0 = input(&mut g, "y0", DataType::FLOAT, "2");
+    node(
+        &mut g,
+        Node::new("Loop").with_attr(graph_attr("body", growing_body())),
+        &[Some(m), None, Some(y0)],
+        &["y_final", "shapes"],
+    );
+    let mut big = build(g, &[("", 21)]);
+    run(&mut big);
+    assert_eq!(ty_of(&big, "y_final"), "float[?]");
+    assert_eq!(ty_of(&big, "shapes"), "int64[1000,1]");
 }
 
 /// With an unknown trip count, a dimension that changes across iterations is unknown after the
@@ -205,7 +220,7 @@ fn loop_with_an_unknown_trip_count_widens_what_changes() {
         &[Some(m), None, Some(y0)],
         &["y_final", "shapes"],
     );
-    let mut model = model(g, &[("", 21)]);
+    let mut model = build(g, &[("", 21)]);
     run(&mut model);
     assert_eq!(ty_of(&model, "y_final"), "float[?]");
     assert_eq!(ty_of(&model, "shapes"), "int64[?,1]");
@@ -239,7 +254,7 @@ fn loop_keeps_stable_shapes_and_symbolic_trip_counts() {
         &[Some("total"), Some("partial")],
     );
     g.add_implicit_input(id, x);
-    let mut model = model(g, &[("", 21)]);
+    let mut model = build(g, &[("", 21)]);
     run(&mut model);
     for n in ["sum", "c_out", "acc", "x"] {
         eprintln!("{n}: {}", ty_in_body(&model, "total", "body", n));
@@ -262,7 +277,7 @@ fn loop_that_never_runs() {
         &[None, Some(cond), Some(y0)],
         &["y_final", "shapes"],
     );
-    let mut model = model(g, &[("", 21)]);
+    let mut model = build(g, &[("", 21)]);
     run(&mut model);
     assert_eq!(ty_of(&model, "y_final"), "float[2]");
     assert_eq!(ty_of(&model, "shapes"), "int64[0,1]");
@@ -307,7 +322,7 @@ fn if_joins_branches_or_takes_the_known_one() {
             "target",
         );
         one(&mut g, Node::new("Reshape"), &[Some(x), Some(target)], "y");
-        let mut model = model(g, &[("", 21)]);
+        let mut model = build(g, &[("", 21)]);
         run(&mut model);
         assert_eq!(ty_of(&model, "target"), "int64[2]");
         assert_eq!(ty_of(&model, "y"), reshaped, "condition {cond_known:?}");
@@ -342,7 +357,7 @@ fn if_joins_branches_or_takes_the_known_one() {
         &[Some("ranks")],
     );
     g.add_implicit_input(id, xv);
-    let mut model = model(g, &[("", 21)]);
+    let mut model = build(g, &[("", 21)]);
     run(&mut model);
     assert_eq!(ty_of(&model, "lens"), "int64[?]");
     assert_eq!(ty_of(&model, "ranks"), "float[*]");
@@ -372,7 +387,7 @@ fn scan_slices_and_stacks_along_the_given_axes() {
         &[Some(s0), Some(x)],
         &["s_final", "ys"],
     );
-    let mut model = model(g, &[("", 21)]);
+    let mut model = build(g, &[("", 21)]);
     run(&mut model);
     assert_eq!(ty_in_body(&model, "ys", "body", "x_t"), "float[N,3]");
     assert_eq!(ty_in_body(&model, "ys", "body", "y_t"), "float[N,3]");
@@ -401,7 +416,7 @@ fn scan_8_keeps_the_batch_axis() {
         &[None, Some(s0), Some(x)],
         &["s_final", "ys"],
     );
-    let mut model = model(g, &[("", 8)]);
+    let mut model = build(g, &[("", 8)]);
     run(&mut model);
     assert_eq!(ty_of(&model, "s_final"), "float[B,2]");
     assert_eq!(ty_of(&model, "ys"), "float[B,7,2]");
@@ -464,7 +479,7 @@ fn sequence_operators() {
         "shapes",
     );
 
-    let mut model = model(g, &[("", 21)]);
+    let mut model = build(g, &[("", 21)]);
     run(&mut model);
     assert_eq!(ty_of(&model, "ab"), "seq(float[N,?])");
     assert_eq!(ty_of(&model, "columns"), "seq(float[N])");
@@ -507,7 +522,7 @@ fn optionals() {
         "target",
     );
     one(&mut g, Node::new("Reshape"), &[Some(y), Some(target)], "reshaped");
-    let mut model = model(g, &[("", 18)]);
+    let mut model = build(g, &[("", 18)]);
     run(&mut model);
     assert_eq!(ty_of(&model, "opt"), "optional(float[N,2])");
     assert_eq!(ty_of(&model, "got"), "float[N,2]");
@@ -601,8 +616,29 @@ fn ml_classifier_pipeline() {
         &[Some(words)],
         "codes",
     );
-    let mut model = model(g, &[("", 21), ("ai.onnx.ml", 4)]);
+    let two_cols = input(&mut g, "two_cols", DataType::INT64, "N,2");
+    one(
+        &mut g,
+        ml("FeatureVectorizer").with_attr(ints_attr("inputdimensions", &[4, 2])),
+        &[Some(x), Some(two_cols)],
+        "features",
+    );
+    one(&mut g, ml("LinearRegressor").with_attr(int_attr("targets", 2)), &[Some(x)], "lin_reg");
+    one(&mut g, ml("SVMRegressor"), &[Some(x)], "svm_reg");
+    one(
+        &mut g,
+        ml("CategoryMapper")
+            .with_attr(strings_attr("cats_strings", &["a", "b"]))
+            .with_attr(ints_attr("cats_int64s", &[1, 2])),
+        &[Some(words)],
+        "categories",
+    );
+    let mut model = build(g, &[("", 21), ("ai.onnx.ml", 4)]);
     run(&mut model);
+    assert_eq!(ty_of(&model, "features"), "float[N,6]");
+    assert_eq!(ty_of(&model, "lin_reg"), "float[N,2]");
+    assert_eq!(ty_of(&model, "svm_reg"), "float[N,1]");
+    assert_eq!(ty_of(&model, "categories"), "int64[N]");
     assert_eq!(ty_of(&model, "xn"), "float[N,4]");
     assert_eq!(ty_of(&model, "label"), "string[N]");
     assert_eq!(ty_of(&model, "scores"), "float[N,3]");
@@ -635,7 +671,7 @@ fn training_optimizers() {
         &ins,
         &["x1n", "x2n", "v1n", "v2n", "h1n", "h2n"],
     );
-    let mut model = model(g, &[("", 21), ("ai.onnx.preview.training", 1)]);
+    let mut model = build(g, &[("", 21), ("ai.onnx.preview.training", 1)]);
     run(&mut model);
     assert_eq!(ty_of(&model, "x2n"), "float[N,2]");
     assert_eq!(ty_of(&model, "v1n"), "float[3]");

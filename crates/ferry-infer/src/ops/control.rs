@@ -423,12 +423,13 @@ fn loop_(ctx: &mut Ctx<'_>) -> Res {
     Ok(())
 }
 
+/// The final carried facts and each scan output's per-iteration fact, of an unrolled loop.
+type Unrolled = Option<(Vec<Fact>, Vec<Fact>)>;
+
 /// Runs a `Loop` body `trips` times on copies, with each iteration's number and the previous
 /// iteration's carried facts. Returns the final carried facts and each scan output's
 /// per-iteration fact (joined over iterations), or `None` when the loop is too large to run so,
 /// or an iteration's condition is not known to be true.
-type Unrolled = Option<(Vec<Fact>, Vec<Fact>)>;
-
 fn unroll(
     ctx: &mut Ctx<'_>,
     trips: i64,

@@ -1,9 +1,10 @@
 //! The classical machine-learning operators of domain `ai.onnx.ml` (what sklearn, xgboost and
 //! lightgbm converters emit).
 //!
-//! Batch conventions follow onnxruntime and onnx's reference implementation where they agree: a
-//! 2-D input `[N, F]` gives `N` rows; a 1-D input is one row. Where the two runtimes disagree on a
-//! shape (`DictVectorizer`, `CastMap`, `SVMClassifier` scores), only the element type is given.
+//! Batch conventions follow onnx's own inference, onnxruntime and onnx's reference
+//! implementation where they agree: a 2-D input `[N, F]` gives `N` rows, and for the
+//! classifiers a 1-D input is one row. Where the runtimes disagree on a shape (`DictVectorizer`,
+//! `CastMap`, `SVMClassifier` scores, 1-D `FeatureVectorizer` inputs), that part is left unknown.
 
 use super::Registry;
 use super::util::{same_as_input, show, tensor};
@@ -132,7 +133,14 @@ fn dict_vectorizer(ctx: &mut Ctx<'_>) -> Res {
 }
 
 fn feature_vectorizer(ctx: &mut Ctx<'_>) -> Res {
-    let n = rows_or_unknown(ctx)?;
+    // A 1-D input is one row for onnxruntime and one column for onnx's reference: only 2-D
+    // inputs tell the number of rows.
+    let n = (0..ctx.num_inputs())
+        .find_map(|i| match ctx.shape(i) {
+            Some([n, _]) => Some(n.clone()),
+            _ => None,
+        })
+        .unwrap_or(Dim::Unknown);
     let width = match ctx.attr_ints("inputdimensions") {
         Some(d) if d.len() == ctx.num_inputs() => Dim::known(d.iter().sum()),
         _ => Dim::Unknown,
