@@ -516,3 +516,25 @@ fn pad_with_unknown_pads_keeps_the_other_axes() {
     assert_eq!(ty(&m, y), "float[N,C,?]");
     assert_eq!(ty(&m, z), "float[?,?,?]");
 }
+
+/// Contents flow through NonZero and a partial ReduceSum: the indices of the non-zeros of
+/// `[[0,5,0],[1,0,2]]` are `[[0,1,1],[1,0,2]]`, their column sums `[1,1,3]`, which as a shape
+/// make a `[1,1,3]` tensor. A ReduceMax over rows of known integers is known too.
+#[test]
+fn nonzero_and_partial_reduce_contents() {
+    let mut g = G::new(13);
+    let c = g.ints("c", vec![2, 3], vec![0, 5, 0, 1, 0, 2]);
+    let nz = g.node("NonZero", &[Some(c)], 1, vec![])[0];
+    let axes = g.ints("axes", vec![1], vec![0]);
+    let sums = g.node("ReduceSum", &[Some(nz), Some(axes)], 1, vec![("keepdims", int(0))])[0];
+    let t = g.node("ConstantOfShape", &[Some(sums)], 1, vec![])[0];
+    let mx =
+        g.node("ReduceMax", &[Some(c)], 1, vec![("axes", ints(&[1])), ("keepdims", int(0))])[0];
+    let row_max = g.node("ConstantOfShape", &[Some(mx)], 1, vec![])[0];
+    let (m, d) = g.infer();
+    assert_eq!(ty(&m, sums), "int64[3]");
+    assert_eq!(ty(&m, t), "float[1,1,3]");
+    // The row maxima of the constant, [5, 2].
+    assert_eq!(ty(&m, row_max), "float[5,2]");
+    assert!(d.is_empty(), "{d:?}");
+}
