@@ -202,7 +202,7 @@ fn conv_rejects_a_weight_of_another_rank() {
 
 /// The transposed convolution grows the image: `(H-1)*2 + 3 - 2 + 1 = 2*H`; its channels are
 /// the weight's second dimension times `group` (4 groups: 8, one group: 2); `output_shape`
-/// wins over the formula.
+/// wins over the formula; `SAME` padding makes it `in * stride`.
 #[test]
 fn conv_transpose_doubles_symbolic_sizes() {
     let mut g = G::new(17);
@@ -225,10 +225,19 @@ fn conv_transpose_doubles_symbolic_sizes() {
         1,
         vec![("strides", ints(&[3, 2])), ("output_shape", ints(&[10, 8]))],
     )[0];
+    // SAME is `in * stride` even where the kernel is narrower than the stride.
+    let narrow = g.x("narrow", &["8", "2", "2", "1"]);
+    let same = g.node(
+        "ConvTranspose",
+        &[Some(x), Some(narrow)],
+        1,
+        vec![("strides", ints(&[3, 2])), ("auto_pad", string("SAME_UPPER"))],
+    )[0];
     let (m, d) = g.infer();
     assert!(d.is_empty(), "{d:?}");
     let f = f32s();
     assert_eq!(ty(&m, up), format!("{f}[N,8,2*H,2*W]"));
+    assert_eq!(ty(&m, same), format!("{f}[N,2,3*H,2*W]"));
     assert_eq!(ty(&m, shaped), format!("{f}[N,2,10,8]"));
 }
 

@@ -267,10 +267,10 @@ fn conv_transpose(ctx: &mut Ctx<'_>) -> Res {
         let ek = win.effective_kernel(i);
         let op = output_padding[i];
         out.push(match &win.pad {
-            // SAME makes the output `in * stride`, by the padding ONNX derives from it (which
-            // needs the kernel to cover the stride and no output padding to be consistent).
-            Pad::Same(_) if ek >= s && op == 0 => d.mul(&Dim::known(s)),
-            Pad::Same(_) => Dim::Unknown,
+            // SAME makes the output `in * stride` whatever the kernel and output padding (the
+            // padding is derived from that size; the reference implementation agrees, where
+            // onnx's own inference instead subtracts a clamped `kernel - stride`).
+            Pad::Same(_) => d.mul(&Dim::known(s)),
             Pad::Explicit(p) => {
                 let total = op + ek - p[i] - p[i + n];
                 d.sub(&Dim::known(1)).mul(&Dim::known(s)).add(&Dim::known(total))
