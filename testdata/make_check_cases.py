@@ -125,6 +125,11 @@ def main():
     m = model([helper.make_node("", ["x"], ["y"], name="blank")], [vi("x")], [vi("y")])
     write("empty_op_type.onnx", m, "empty-op-type", "the node has no op_type")
 
+    m = model([helper.make_node("Add", ["x", "z"], ["y"], name="a")], [vi("x", shape=(2,)), vi("z", shape=(3,))], [vi("y", shape=(3,))])
+    write("shape_inference.onnx", m, "shape-inference", "shapes [2] and [3] cannot broadcast")
+    m = model([helper.make_node("Relu", ["x"], ["y"], name="r")], [vi("x")], [vi("y", shape=(5,))])
+    write("type_conflict.onnx", m, "type-conflict", "output 'y': dimension 0: inferred 2, declared 5")
+
     w = numpy_helper.from_array(np.ones(2, dtype=np.float32), "w")
     m = model([helper.make_node("Add", ["x", "w"], ["y"], name="a")], [vi("x")], [vi("y")], [w], opset=7, ir=3)
     write("ir3_initializer.onnx", m, "ir3-initializer-not-input", "initializer 'w' is not a graph input, which IR version 3 requires")

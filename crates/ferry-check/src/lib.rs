@@ -20,6 +20,7 @@
 //! | `ir3-initializer-not-input` | before IR 4, initializers must be graph inputs |
 //! | `outer-scope` | a subgraph's outer-scope reads resolve |
 //! | `unused-initializer` (warning) | initializers are used |
+//! | `shape-inference`, `type-conflict` | ([`check_full`] only) inference accepts every node and agrees with the declared types |
 //!
 //! Import already refuses what cannot be represented (duplicate names, tensor sizes that disagree
 //! with dims, cycles, recursive functions), so those never reach the checker.
@@ -83,6 +84,24 @@ fn opset_map(
         }
     }
     map
+}
+
+/// The full check, like onnx's `check_model(full_check=True)`: the structural and schema rules
+/// of [`check`], plus type and shape inference, whose findings are errors here (`shape-inference`:
+/// a node whose operator cannot accept its inputs; `type-conflict`: a declared type that
+/// contradicts the inferred one).
+pub fn check_full(model: &Model) -> Report {
+    let mut report = check(model);
+    for d in ferry_infer::check(model).diagnostics {
+        report.diagnostics.push(Diagnostic {
+            severity: Severity::Error,
+            rule: d.rule,
+            graph: d.graph,
+            node: d.node,
+            message: d.message,
+        });
+    }
+    report
 }
 
 /// Checks a model and returns every problem found.

@@ -36,7 +36,7 @@ fn run(label: &str, files: &[PathBuf]) {
                 continue;
             }
         };
-        let report = ferry_check::check(&model);
+        let report = ferry_check::check_full(&model);
         match REJECTED.iter().find(|(n, _)| *n == name) {
             Some((_, rule)) => {
                 if report.errors().any(|d| d.rule == *rule) {

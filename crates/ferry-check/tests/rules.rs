@@ -17,7 +17,7 @@ fn every_rule_case_reports_its_rule() {
             (cols.next().unwrap(), cols.next().unwrap_or(""), cols.next().unwrap_or(""));
         let loaded =
             ferry_onnx::load_with(dir.join(file), &ferry_onnx::LoadOptions::default()).unwrap();
-        let report = ferry_check::check(&loaded.model);
+        let report = ferry_check::check_full(&loaded.model);
         if rule.is_empty() {
             if !report.diagnostics.is_empty() {
                 wrong

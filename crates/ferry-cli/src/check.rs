@@ -30,7 +30,7 @@ impl std::fmt::Display for CheckError {
 
 pub fn run(path: &Path, as_json: bool) -> Result<(), CheckError> {
     let loaded = onnx::load_with(path, &LoadOptions::default()).map_err(CheckError::Load)?;
-    let report = ferry::check::check(&loaded.model);
+    let report = ferry::check::check_full(&loaded.model);
     let errors = report.errors().count();
     if as_json {
         println!(

@@ -3,7 +3,7 @@
 //! the arithmetic that shape computations use (`Add`, `Sub`, `Mul`, `Div`, comparisons, `Where`).
 
 use super::Registry;
-use super::util::{broadcast_inputs, same_as_input, tensor};
+use super::util::{broadcast_inputs, optional, same_as_input, tensor};
 use crate::ctx::{Ctx, Res, need};
 use crate::fact::{Data, Fact, Konst};
 use crate::sym::Dim;
@@ -83,6 +83,9 @@ pub fn register(r: &mut Registry) {
     r.add("", &["IsNaN", "IsInf"], is_class);
     r.add("", &["Where"], where_op);
     r.add("", &["Identity"], identity);
+    // PRelu's output has X's shape: the slope broadcasts one way into X (and before opset 7
+    // it followed older, channel-wise rules), so it never widens the result.
+    r.add("", &["PRelu"], unary);
     r.add("", &["Dropout"], dropout);
 }
 
@@ -119,8 +122,8 @@ fn zip_ints(a: &Konst, b: &Konst, op: impl Fn(&Dim, &Dim) -> Dim) -> Option<Vec<
 }
 
 fn arith(ctx: &mut Ctx<'_>) -> Res {
-    let shape = broadcast_inputs(ctx, [0, 1]).ok();
-    let elem = ctx.elem(0).or_else(|| if ctx.op() == "PRelu" { None } else { ctx.elem(1) });
+    let shape = optional(broadcast_inputs(ctx, [0, 1]))?;
+    let elem = ctx.elem(0).or_else(|| ctx.elem(1));
     let ty = tensor(elem, shape.clone());
     let mut fact = Fact::of_type(ty);
     if let (Some(a), Some(b), Some(shape)) = (
@@ -152,7 +155,7 @@ fn arith(ctx: &mut Ctx<'_>) -> Res {
 }
 
 fn compare(ctx: &mut Ctx<'_>) -> Res {
-    let shape = broadcast_inputs(ctx, [0, 1]).ok();
+    let shape = optional(broadcast_inputs(ctx, [0, 1]))?;
     let mut fact = Fact::of_type(tensor(Some(DataType::BOOL), shape.clone()));
     if let (Some(a), Some(b), Some(shape)) = (
         ctx.input(0).and_then(|f| f.value.clone()),
@@ -189,7 +192,7 @@ fn compare(ctx: &mut Ctx<'_>) -> Res {
 }
 
 fn variadic(ctx: &mut Ctx<'_>) -> Res {
-    let shape = broadcast_inputs(ctx, 0..ctx.num_inputs()).ok();
+    let shape = optional(broadcast_inputs(ctx, 0..ctx.num_inputs()))?;
     let elem = (0..ctx.num_inputs()).find_map(|i| ctx.elem(i));
     ctx.set_type(0, tensor(elem, shape));
     Ok(())
@@ -202,7 +205,7 @@ fn is_class(ctx: &mut Ctx<'_>) -> Res {
 }
 
 fn where_op(ctx: &mut Ctx<'_>) -> Res {
-    let shape = broadcast_inputs(ctx, [0, 1, 2]).ok();
+    let shape = optional(broadcast_inputs(ctx, [0, 1, 2]))?;
     let elem = ctx.elem(1).or_else(|| ctx.elem(2));
     let mut fact = Fact::of_type(tensor(elem, shape.clone()));
     // Where over shape vectors: pick element-wise when the condition is known.

@@ -103,3 +103,12 @@ pub fn dtype_attr(ctx: &Ctx<'_>, name: &str) -> Option<DataType> {
 pub fn tensor(elem: Option<DataType>, shape: Option<Vec<Dim>>) -> Ty {
     Ty::Tensor(crate::fact::TensorTy { elem, shape })
 }
+
+/// `Ok(None)` for a quiet stop, the error for a real one: for results an op can do without.
+pub fn optional<T>(r: Result<T, Stop>) -> Result<Option<T>, Stop> {
+    match r {
+        Ok(v) => Ok(Some(v)),
+        Err(Stop::Unknown) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
