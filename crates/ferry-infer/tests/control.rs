@@ -264,6 +264,48 @@ fn loop_keeps_stable_shapes_and_symbolic_trip_counts() {
     assert_eq!(ty_of(&model, "partial"), "float[N,N,4]");
 }
 
+/// A `while` loop (as tf2onnx writes them) whose condition depends on a carried counter only:
+/// it is run iteration by iteration until the condition turns false, which gives the trip count
+/// that sizes the scan output.
+#[test]
+fn while_loop_on_a_counter_finds_its_trip_count() {
+    let mut body = Graph::new();
+    input(&mut body, "iter", DataType::INT64, "");
+    input(&mut body, "cond_in", DataType::BOOL, "");
+    let k = input(&mut body, "k", DataType::INT64, "");
+    let one_v = init(&mut body, ints("one", &[], &[1]));
+    let five = init(&mut body, ints("five", &[], &[5]));
+    let k_next = one(&mut body, Node::new("Add"), &[Some(k), Some(one_v)], "k_next");
+    let go = one(&mut body, Node::new("Less"), &[Some(k_next), Some(five)], "go");
+    let x = body.add_capture("x");
+    let row = one(&mut body, Node::new("Identity"), &[Some(x)], "row");
+    body.set_outputs(vec![go, k_next, row]);
+
+    let mut g = Graph::new();
+    let m = init(&mut g, ints("m", &[], &[100]));
+    let cond = init(&mut g, boolean("start", true));
+    let k0 = init(&mut g, ints("k0", &[], &[0]));
+    let x = input(&mut g, "x", DataType::FLOAT, "3");
+    let (id, _) = g.add_node(
+        Node::new("Loop").with_attr(graph_attr("body", body)),
+        &[Some(m), Some(cond), Some(k0)],
+        &[Some("k_final"), Some("rows")],
+    );
+    g.add_implicit_input(id, x);
+    // The final counter is known too: it sizes a ConstantOfShape.
+    let k_final = g.find_value("k_final").unwrap();
+    let axes = init(&mut g, ints("axes", &[1], &[0]));
+    let k_vec = one(&mut g, Node::new("Unsqueeze"), &[Some(k_final), Some(axes)], "k_vec");
+    one(&mut g, Node::new("ConstantOfShape"), &[Some(k_vec)], "zeros");
+    let mut model = build(g, &[("", 21)]);
+    run(&mut model);
+    assert_eq!(ty_of(&model, "rows"), "float[5,3]");
+    assert_eq!(ty_of(&model, "k_final"), "int64[]");
+    assert_eq!(ty_of(&model, "zeros"), "float[5]");
+    // The body's own record is for any iteration: the counter's value is not fixed there.
+    assert_eq!(ty_in_body(&model, "rows", "body", "go"), "bool[]");
+}
+
 /// A condition that is false from the start: the body never runs, the carried values are the
 /// initial ones and the scan outputs are empty.
 #[test]

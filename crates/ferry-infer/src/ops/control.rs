@@ -394,8 +394,19 @@ fn loop_(ctx: &mut Ctx<'_>) -> Res {
         return Ok(());
     }
 
-    if let Some(t) = trips.as_ref().and_then(Dim::as_const)
-        && let Some((finals, scans)) = unroll(ctx, t, &cond_fact, &initial, n_scan)?
+    // Run the body iteration by iteration when the number of iterations is small and each
+    // iteration's condition can be told (a `for` loop, or a `while` whose condition depends on
+    // counters only).
+    let bound: Option<Option<i64>> = match &trips {
+        Some(t) => t.as_const().map(Some),
+        None if cond_in == Some(1) => match &m {
+            Some(d) => d.as_const().map(Some),
+            None => Some(None),
+        },
+        None => None,
+    };
+    if let Some(bound) = bound
+        && let Some((t, finals, scans)) = unroll(ctx, bound, &cond_fact, &initial, n_scan)?
     {
         for (j, f) in finals.into_iter().enumerate() {
             ctx.set(j, f);
@@ -423,36 +434,44 @@ fn loop_(ctx: &mut Ctx<'_>) -> Res {
     Ok(())
 }
 
-/// The final carried facts and each scan output's per-iteration fact, of an unrolled loop.
-type Unrolled = Option<(Vec<Fact>, Vec<Fact>)>;
+/// The number of iterations, the final carried facts and each scan output's per-iteration fact
+/// of an unrolled loop.
+type Unrolled = Option<(i64, Vec<Fact>, Vec<Fact>)>;
 
-/// Runs a `Loop` body `trips` times on copies, with each iteration's number and the previous
-/// iteration's carried facts. Returns the final carried facts and each scan output's
-/// per-iteration fact (joined over iterations), or `None` when the loop is too large to run so,
-/// or an iteration's condition is not known to be true.
+/// Runs a `Loop` body on copies, iteration by iteration, with each iteration's number and the
+/// previous iteration's carried facts, for at most `max` iterations (when given) and while the
+/// condition (when the node has one) is known to be true. Returns `None` when the loop is too
+/// large to run so, or an iteration's condition is not known.
 fn unroll(
     ctx: &mut Ctx<'_>,
-    trips: i64,
+    max: Option<i64>,
     cond: &Fact,
     initial: &[Fact],
     n_scan: usize,
 ) -> Result<Unrolled, Stop> {
     let size = graph_attr(ctx, "body").map_or(usize::MAX, Graph::node_count_recursive).max(1);
-    if trips > UNROLL_MAX_TRIPS || (trips as usize).saturating_mul(size) > UNROLL_BUDGET {
+    let limit = i64::try_from(UNROLL_BUDGET / size).unwrap_or(0).min(UNROLL_MAX_TRIPS);
+    let cond_given = ctx.has_input(1);
+    // Without a condition the loop runs exactly `max` times; with one, `max` is only a bound
+    // (often a huge one) and the condition decides.
+    if !cond_given && max.is_none_or(|m| m > limit) {
         return Ok(None);
     }
-    let cond_given = ctx.has_input(1);
     let mut state = initial.to_vec();
     let mut scans: Vec<Option<Fact>> = vec![None; n_scan];
-    for i in 0..trips {
+    let mut i = 0;
+    loop {
+        if max.is_some_and(|m| i >= m) {
+            break;
+        }
+        if i >= limit {
+            return Ok(None);
+        }
         let iter = Fact::of_value(Konst::scalar_int(DataType::INT64, Dim::known(i)));
         let inputs: Vec<Fact> =
             [iter, cond.clone()].into_iter().chain(state.iter().cloned()).collect();
         let (outs, _) = probe(ctx, "body", inputs)?;
         if outs.len() != 1 + state.len() + n_scan {
-            return Ok(None);
-        }
-        if cond_given && i + 1 < trips && fact_bool(&outs[0]) != Some(true) {
             return Ok(None);
         }
         state = outs[1..1 + state.len()].to_vec();
@@ -463,8 +482,16 @@ fn unroll(
                 Some(prev) => join_fact(&prev, per),
             });
         }
+        i += 1;
+        if cond_given {
+            match fact_bool(&outs[0]) {
+                Some(true) => {}
+                Some(false) => break,
+                None => return Ok(None),
+            }
+        }
     }
-    Ok(Some((state, scans.into_iter().map(Option::unwrap_or_default).collect())))
+    Ok(Some((i, state, scans.into_iter().map(Option::unwrap_or_default).collect())))
 }
 
 /// A scan output: per-iteration tensors stacked along a new axis `at` of length `len`.
