@@ -46,7 +46,8 @@ pub struct Konst {
 }
 
 /// Tensors with more elements than this are not tracked by value.
-pub const MAX_TRACKED: usize = 1 << 16;
+/// Shape computations handle short vectors; decoding every large weight would only cost time.
+pub const MAX_TRACKED: usize = 1 << 12;
 
 /// Everything known about one value.
 #[derive(Clone, Debug, PartialEq, Default)]

@@ -12,10 +12,12 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
 
-/// A polynomial over symbols. The key of each term is its sorted list of symbols (empty for the
-/// constant term); zero coefficients are never stored.
+/// A polynomial over symbols: a constant plus terms keyed by their sorted list of symbols (never
+/// empty; zero coefficients are never stored). The constant sits apart so that a plain number,
+/// by far the most common dimension, allocates nothing.
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct Expr {
+    konst: i64,
     terms: BTreeMap<Vec<Arc<str>>, i64>,
 }
 
@@ -28,29 +30,25 @@ pub enum Dim {
 
 impl Expr {
     pub fn constant(c: i64) -> Expr {
-        let mut terms = BTreeMap::new();
-        if c != 0 {
-            terms.insert(Vec::new(), c);
-        }
-        Expr { terms }
+        Expr { konst: c, terms: BTreeMap::new() }
     }
 
     pub fn symbol(name: &str) -> Expr {
         let mut terms = BTreeMap::new();
         terms.insert(vec![Arc::from(name)], 1);
-        Expr { terms }
+        Expr { konst: 0, terms }
     }
 
     /// The value, when the expression has no symbols.
     pub fn as_const(&self) -> Option<i64> {
-        match self.terms.len() {
-            0 => Some(0),
-            1 => self.terms.get(&Vec::new()).copied(),
-            _ => None,
-        }
+        self.terms.is_empty().then_some(self.konst)
     }
 
     fn add_term(&mut self, key: Vec<Arc<str>>, coef: i64) -> Option<()> {
+        if key.is_empty() {
+            self.konst = self.konst.checked_add(coef)?;
+            return Some(());
+        }
         let e = self.terms.entry(key.clone()).or_insert(0);
         *e = e.checked_add(coef)?;
         if *e == 0 {
@@ -59,9 +57,16 @@ impl Expr {
         Some(())
     }
 
+    /// All terms, the constant included (as the empty monomial) when it is not zero.
+    fn all_terms(&self) -> impl Iterator<Item = (&[Arc<str>], i64)> {
+        let k = (self.konst != 0).then_some((&[][..], self.konst));
+        self.terms.iter().map(|(k, &c)| (k.as_slice(), c)).chain(k)
+    }
+
     /// `None` on integer overflow.
     pub fn add(&self, other: &Expr) -> Option<Expr> {
         let mut out = self.clone();
+        out.konst = out.konst.checked_add(other.konst)?;
         for (k, &c) in &other.terms {
             out.add_term(k.clone(), c)?;
         }
@@ -69,7 +74,7 @@ impl Expr {
     }
 
     pub fn neg(&self) -> Option<Expr> {
-        let mut out = Expr::default();
+        let mut out = Expr::constant(self.konst.checked_neg()?);
         for (k, &c) in &self.terms {
             out.terms.insert(k.clone(), c.checked_neg()?);
         }
@@ -81,9 +86,12 @@ impl Expr {
     }
 
     pub fn mul(&self, other: &Expr) -> Option<Expr> {
+        if let (Some(a), Some(b)) = (self.as_const(), other.as_const()) {
+            return a.checked_mul(b).map(Expr::constant);
+        }
         let mut out = Expr::default();
-        for (ka, &ca) in &self.terms {
-            for (kb, &cb) in &other.terms {
+        for (ka, ca) in self.all_terms() {
+            for (kb, cb) in other.all_terms() {
                 let mut key: Vec<Arc<str>> = ka.iter().chain(kb).cloned().collect();
                 key.sort();
                 out.add_term(key, ca.checked_mul(cb)?)?;
@@ -94,10 +102,10 @@ impl Expr {
 
     /// Exact division by a constant: `Some` only if `d` divides every coefficient.
     pub fn div_exact(&self, d: i64) -> Option<Expr> {
-        if d == 0 || self.terms.values().any(|c| c % d != 0) {
+        if d == 0 || self.konst % d != 0 || self.terms.values().any(|c| c % d != 0) {
             return None;
         }
-        let mut out = Expr::default();
+        let mut out = Expr::constant(self.konst / d);
         for (k, &c) in &self.terms {
             out.terms.insert(k.clone(), c / d);
         }
@@ -142,12 +150,12 @@ impl Expr {
 impl fmt::Display for Expr {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.terms.is_empty() {
-            return f.write_str("0");
+            return write!(f, "{}", self.konst);
         }
         // Highest degree first, constant last: `2*N*S + N + 1` reads naturally.
-        let mut terms: Vec<_> = self.terms.iter().collect();
+        let mut terms: Vec<_> = self.all_terms().collect();
         terms.sort_by(|a, b| b.0.len().cmp(&a.0.len()).then(a.0.cmp(b.0)));
-        for (i, &(syms, &c)) in terms.iter().enumerate() {
+        for (i, &(syms, c)) in terms.iter().enumerate() {
             let (neg, mag) = (c < 0, c.unsigned_abs());
             if i == 0 {
                 if neg {
