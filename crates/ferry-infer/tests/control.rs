@@ -695,6 +695,31 @@ fn ml_classifier_pipeline() {
     assert_eq!(ty_of(&model, "codes"), "int16[N]");
 }
 
+/// LabelEncoder across versions: version 1 swaps strings and int64s, version 2 takes the output
+/// type from its `values_*` attribute.
+#[test]
+fn label_encoder_versions() {
+    for (opset, attrs, want) in [
+        (1, vec![strings_attr("classes_strings", &["a", "b"])], "int64[N,2]"),
+        (
+            2,
+            vec![strings_attr("keys_strings", &["a"]), floats_attr("values_floats", &[0.5])],
+            "float[N,2]",
+        ),
+    ] {
+        let mut g = Graph::new();
+        let x = input(&mut g, "x", DataType::STRING, "N,2");
+        let mut n = ml("LabelEncoder");
+        for a in attrs {
+            n = n.with_attr(a);
+        }
+        one(&mut g, n, &[Some(x)], "y");
+        let mut model = build(g, &[("", 21), ("ai.onnx.ml", opset)]);
+        run(&mut model);
+        assert_eq!(ty_of(&model, "y"), want, "ai.onnx.ml {opset}");
+    }
+}
+
 /// Optimizers give each updated tensor the shape of the tensor it updates.
 #[test]
 fn training_optimizers() {

@@ -162,7 +162,10 @@ fn encoder_type(ctx: &Ctx<'_>, prefix: &str) -> Option<DataType> {
 
 fn label_encoder(ctx: &mut Ctx<'_>) -> Res {
     let input = ctx.elem(0);
-    let out = if ctx.opset < 2 {
+    // Version 1 maps strings to int64s and back (`classes_strings`); later versions name the
+    // output type with their `values_*` attribute.
+    let values = encoder_type(ctx, "values");
+    let out = if values.is_none() && (ctx.opset < 2 || ctx.attr("classes_strings").is_some()) {
         match input {
             Some(DataType::STRING) => DataType::INT64,
             Some(DataType::INT64) => DataType::STRING,
@@ -175,7 +178,7 @@ fn label_encoder(ctx: &mut Ctx<'_>) -> Res {
         {
             return invalid(format!("the keys are {k} but the input is {i}"));
         }
-        need(encoder_type(ctx, "values"))?
+        need(values)?
     };
     let shape = ctx.shape(0).map(<[Dim]>::to_vec);
     ctx.set_tensor(0, Some(out), shape);
