@@ -89,12 +89,17 @@ impl<'m> Driver<'m> {
                 (Some(Initializer::Dense(t)), ValueDef::Initializer) => {
                     facts[id.index()] = konst::from_tensor(t)
                 }
-                // An initializer that is also an input is only a default: its value may be
-                // overridden at run time, so only its type is known.
-                (Some(Initializer::Dense(t)), ValueDef::Input)
-                    if facts[id.index()].ty.is_none() =>
-                {
-                    facts[id.index()].ty = konst::from_tensor(t).ty;
+                // An initializer that is also an input is a default a caller may override. Like
+                // onnx's inference, ferry reasons with the default (before IR 4 every weight is
+                // such an input, and shapes are computed from them); the declared type, when
+                // there is one, still wins over the default's shape.
+                (Some(Initializer::Dense(t)), ValueDef::Input) => {
+                    let k = konst::from_tensor(t);
+                    let f = &mut facts[id.index()];
+                    if f.ty.is_none() {
+                        f.ty = k.ty;
+                    }
+                    f.value = k.value;
                 }
                 (_, ValueDef::Captured) => facts[id.index()] = outer(&v.name).unwrap_or_default(),
                 _ => {}
