@@ -23,6 +23,8 @@ pub(crate) struct Driver<'m> {
     pub report: Report,
     /// Nesting of function calls being inferred (a guard; recursion is refused at import).
     depth: usize,
+    /// Counter for the fresh symbols given to dimensions nothing determines.
+    fresh: usize,
 }
 
 const MAX_DEPTH: usize = 64;
@@ -40,7 +42,7 @@ impl<'m> Driver<'m> {
                 (key, f)
             })
             .collect();
-        Driver { opsets, functions, report: Report::default(), depth: 0 }
+        Driver { opsets, functions, report: Report::default(), depth: 0, fresh: 0 }
     }
 
     fn diag(&mut self, graph: &str, node: Option<String>, rule: &'static str, message: String) {
@@ -177,7 +179,10 @@ impl<'m> Driver<'m> {
                 let inferred = outputs.get(slot).cloned().unwrap_or_default();
                 let declared = Fact { ty: g.value(*v).ty().and_then(Ty::from_ir), value: None };
                 let fact = match merge(&inferred, &declared) {
-                    Ok(f) => f,
+                    Ok(mut f) => {
+                        self.name_unknown_dims(&mut f);
+                        f
+                    }
                     Err(msg) => {
                         let name = g.value(*v).name.clone();
                         self.diag(
@@ -202,6 +207,32 @@ impl<'m> Driver<'m> {
             record_value_info(g);
         }
         g.outputs().iter().map(|v| facts[v.index()].clone()).collect()
+    }
+
+    /// Gives every dimension of a node output that nothing determines a fresh symbol of its
+    /// own, as onnx does (`unk__N`): the dimension stays unknown in size, but everything computed
+    /// from it downstream refers to the same symbol, so equal sizes are still seen as equal.
+    fn name_unknown_dims(&mut self, f: &mut Fact) {
+        fn walk(t: &mut crate::fact::Ty, fresh: &mut usize) {
+            match t {
+                crate::fact::Ty::Tensor(tt) | crate::fact::Ty::Sparse(tt) => {
+                    for d in tt.shape.iter_mut().flatten() {
+                        if *d == crate::sym::Dim::Unknown {
+                            *d = crate::sym::Dim::symbol(&format!("unk_ferry_{fresh}"));
+                            *fresh += 1;
+                        }
+                    }
+                }
+                crate::fact::Ty::Seq(Some(e)) | crate::fact::Ty::Optional(Some(e)) => {
+                    walk(e, fresh)
+                }
+                crate::fact::Ty::Map(_, Some(v)) => walk(v, fresh),
+                _ => {}
+            }
+        }
+        if let Some(t) = &mut f.ty {
+            walk(t, &mut self.fresh);
+        }
     }
 
     fn call_function(
