@@ -20,6 +20,9 @@ use std::collections::{HashMap, HashSet};
 
 /// A fold must hide at least this many boxes; smaller repeats are clearer drawn out.
 const MIN_HIDDEN: usize = 6;
+/// Longest block looked for, in ops: a transformer layer exported op by op is well under this,
+/// and the search costs grow with it.
+const MAX_PERIOD: usize = 512;
 
 /// A run of `count` consecutive blocks of `period` ops, starting at op number `start`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -46,18 +49,37 @@ pub fn collapse(scene: &mut Scene) {
 
 /// The edges among `members`, as (from, from port, to, to port) with positions inside the
 /// block, sorted: two blocks are wired alike when these are equal.
-fn internal_wiring(scene: &Scene, members: &[usize]) -> Vec<(usize, usize, usize, Option<usize>)> {
+fn internal_wiring(
+    scene: &Scene,
+    incident: &[Vec<usize>],
+    members: &[usize],
+) -> Vec<(usize, usize, usize, Option<usize>)> {
     let pos: HashMap<usize, usize> = members.iter().enumerate().map(|(p, &i)| (i, p)).collect();
-    let mut w: Vec<_> = scene
-        .edges
-        .iter()
+    let mut w: Vec<_> = edges_at(incident, members)
+        .map(|e| &scene.edges[e])
         .filter_map(|e| Some((*pos.get(&e.from)?, e.from_port, *pos.get(&e.to)?, e.to_port)))
         .collect();
     w.sort_unstable();
     w
 }
 
+/// The edges touching `items`, each once, by index into `Scene::edges`.
+fn edges_at<'a>(incident: &'a [Vec<usize>], items: &[usize]) -> impl Iterator<Item = usize> + 'a {
+    let mut edges: Vec<usize> = items.iter().flat_map(|&i| incident[i].iter().copied()).collect();
+    edges.sort_unstable();
+    edges.dedup();
+    edges.into_iter()
+}
+
 fn find_runs(scene: &Scene, ops: &[usize]) -> Vec<Run> {
+    // The edges of each item, so that checking a block looks at its own edges only.
+    let mut incident = vec![Vec::new(); scene.items.len()];
+    for (k, e) in scene.edges.iter().enumerate() {
+        incident[e.from].push(k);
+        if e.to != e.from {
+            incident[e.to].push(k);
+        }
+    }
     let tokens: Vec<u64> = ops.iter().map(|&i| scene.items[i].signature).collect();
     let n = tokens.len();
     let mut runs = Vec::new();
@@ -65,7 +87,7 @@ fn find_runs(scene: &Scene, ops: &[usize]) -> Vec<Run> {
     while i < n {
         // Candidates (hidden boxes, period, count), best first.
         let mut candidates = Vec::new();
-        for p in 1..=(n - i) / 2 {
+        for p in 1..=((n - i) / 2).min(MAX_PERIOD) {
             if tokens[i + p] != tokens[i] || tokens[i..i + p] != tokens[i + p..i + 2 * p] {
                 continue;
             }
@@ -80,16 +102,21 @@ fn find_runs(scene: &Scene, ops: &[usize]) -> Vec<Run> {
         candidates.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
         let mut chosen = None;
         for (_, p, k) in candidates {
-            let first = internal_wiring(scene, &ops[i..i + p]);
+            // Cheap test first: do the first two blocks even chain?
+            if chain_len(scene, &incident, &ops[i..i + 2 * p], p) < 2 {
+                continue;
+            }
+            let first = internal_wiring(scene, &incident, &ops[i..i + p]);
             let mut same = 1;
             while same < k
-                && internal_wiring(scene, &ops[i + same * p..i + (same + 1) * p]) == first
+                && internal_wiring(scene, &incident, &ops[i + same * p..i + (same + 1) * p])
+                    == first
             {
                 same += 1;
             }
             // The longest prefix of the alike blocks that is a chain.
-            let chain = (2..=same).rev().find(|&c| is_chain(scene, &ops[i..i + c * p], p));
-            if let Some(count) = chain.filter(|&c| p * (c - 1) >= MIN_HIDDEN) {
+            let count = chain_len(scene, &incident, &ops[i..i + same * p], p);
+            if count >= 2 && p * (count - 1) >= MIN_HIDDEN {
                 chosen = Some(Run { start: i, period: p, count });
                 break;
             }
@@ -108,32 +135,54 @@ fn find_runs(scene: &Scene, ops: &[usize]) -> Vec<Run> {
 /// An input of a block: (position in the block, port).
 type Slot = (usize, Option<usize>);
 
-/// Whether the blocks of `period` items in `items` form a chain (see the module notes).
-fn is_chain(scene: &Scene, items: &[usize], period: usize) -> bool {
-    let count = items.len() / period;
+/// How many of the blocks of `period` items in `items`, from the first, form a chain (see the
+/// module notes); at least 1. One pass: block `j` is checked for what it reads, and block
+/// `j - 1` for what it feeds, before block `j` is admitted.
+fn chain_len(scene: &Scene, incident: &[Vec<usize>], items: &[usize], period: usize) -> usize {
+    let blocks: Vec<&[usize]> = items.chunks(period).collect();
     let place: HashMap<usize, (usize, usize)> =
         items.iter().enumerate().map(|(i, &item)| (item, (i / period, i % period))).collect();
-    // Per input slot of the blocks after the first: where it is fed from, over all of them.
-    let mut outside: HashMap<Slot, HashSet<(usize, usize)>> = HashMap::new();
-    let mut previous: HashMap<Slot, HashSet<(usize, usize)>> = HashMap::new();
-    for e in &scene.edges {
-        let slot = |q: usize| (q, e.to_port);
-        match (place.get(&e.from), place.get(&e.to)) {
-            (Some(&(jf, _)), Some(&(jt, _))) if jf == jt => {}
-            (Some(&(jf, qf)), Some(&(jt, qt))) if jf + 1 == jt => {
-                previous.entry(slot(qt)).or_default().insert((qf, e.from_port));
+    // Per input slot of the blocks after the first: where it is fed from.
+    let mut outside: HashMap<Slot, (usize, usize)> = HashMap::new();
+    let mut previous: HashMap<Slot, (usize, usize)> = HashMap::new();
+    for j in 1..blocks.len() {
+        for e in edges_at(incident, blocks[j]).map(|k| &scene.edges[k]) {
+            match (place.get(&e.from), place.get(&e.to)) {
+                // Read by block j.
+                (from, Some(&(jt, qt))) if jt == j => {
+                    let slot = (qt, e.to_port);
+                    let ok = match from {
+                        Some(&(jf, _)) if jf == j => true,
+                        Some(&(jf, qf)) if jf + 1 == j => {
+                            !outside.contains_key(&slot)
+                                && *previous.entry(slot).or_insert((qf, e.from_port))
+                                    == (qf, e.from_port)
+                        }
+                        Some(_) => false,
+                        None => {
+                            !previous.contains_key(&slot)
+                                && *outside.entry(slot).or_insert((e.from, e.from_port))
+                                    == (e.from, e.from_port)
+                        }
+                    };
+                    if !ok {
+                        return j;
+                    }
+                }
+                _ => {}
             }
-            (Some(_), Some(_)) => return false,
-            (None, Some(&(jt, qt))) if jt > 0 => {
-                outside.entry(slot(qt)).or_default().insert((e.from, e.from_port));
+        }
+        // Block j - 1 may feed only itself and block j, unless it is the last.
+        for e in edges_at(incident, blocks[j - 1]).map(|k| &scene.edges[k]) {
+            if let Some(&(jf, _)) = place.get(&e.from)
+                && jf + 1 == j
+                && !matches!(place.get(&e.to), Some(&(jt, _)) if jt + 1 == j || jt == j)
+            {
+                return j;
             }
-            (Some(&(jf, _)), None) if jf + 1 != count => return false,
-            _ => {}
         }
     }
-    outside.values().all(|s| s.len() == 1)
-        && previous.values().all(|s| s.len() == 1)
-        && outside.keys().all(|k| !previous.contains_key(k))
+    blocks.len()
 }
 
 fn fold(scene: &Scene, ops: &[usize], runs: &[Run]) -> Scene {
