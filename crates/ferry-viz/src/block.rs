@@ -36,9 +36,9 @@ pub fn body(scene: &Scene, instances: &[&[usize]]) -> Scene {
     };
     // Per input slot of the block (position, port): its source and edge label, taken from the
     // second block when it has the slot (its view of "previous" is the true one), else the first.
-    let mut slots: BTreeMap<(usize, Option<usize>), (usize, Source, String)> = BTreeMap::new();
-    // Outputs of the block (position, port) read outside their block, with a label.
-    let mut leaving: BTreeMap<(usize, usize), String> = BTreeMap::new();
+    let mut slots: BTreeMap<(usize, Option<usize>), (usize, Source, &Edge)> = BTreeMap::new();
+    // Outputs of the block (position, port) read outside their block, with an edge for labels.
+    let mut leaving: BTreeMap<(usize, usize), &Edge> = BTreeMap::new();
     for e in &scene.edges {
         let from = place.get(&e.from).copied();
         let to = place.get(&e.to).copied();
@@ -59,11 +59,11 @@ pub fn body(scene: &Scene, instances: &[&[usize]]) -> Scene {
                     let key = (qt, e.to_port);
                     let better = slots.get(&key).is_none_or(|(j, _, _)| *j != 1 && jt == 1);
                     if better && jt <= 1 {
-                        slots.insert(key, (jt, source, e.label.clone()));
+                        slots.insert(key, (jt, source, e));
                     }
                 }
                 if let Some((_, qf)) = from {
-                    leaving.entry((qf, e.from_port)).or_insert_with(|| e.label.clone());
+                    leaving.entry((qf, e.from_port)).or_insert(e);
                 }
             }
         }
@@ -76,7 +76,7 @@ pub fn body(scene: &Scene, instances: &[&[usize]]) -> Scene {
             distinct_previous.push(s);
         }
     }
-    for ((qt, port), (_, source, label)) in &slots {
+    for ((qt, port), (_, source, edge)) in &slots {
         let pill = *pills.entry(source.clone()).or_insert_with(|| {
             let title = match source {
                 Source::Previous { .. } if distinct_previous.len() > 1 => {
@@ -94,11 +94,11 @@ pub fn body(scene: &Scene, instances: &[&[usize]]) -> Scene {
             from_port: 0,
             to: *qt,
             to_port: *port,
-            label: label.clone(),
+            ..(*edge).clone()
         });
     }
     let numbered = leaving.len() > 1;
-    for (n, ((qf, port), label)) in leaving.iter().enumerate() {
+    for (n, ((qf, port), edge)) in leaving.iter().enumerate() {
         let title =
             if numbered { format!("block output {}", n + 1) } else { "block output".to_string() };
         body.items.push(pill(ItemKind::Output, title));
@@ -108,7 +108,7 @@ pub fn body(scene: &Scene, instances: &[&[usize]]) -> Scene {
             from_port: *port,
             to,
             to_port: Some(0),
-            label: label.clone(),
+            ..(*edge).clone()
         });
     }
     body

@@ -220,7 +220,7 @@ fn fold(scene: &Scene, ops: &[usize], runs: &[Run]) -> Scene {
         let from_port = if run_of.contains_key(&e.from) { 0 } else { e.from_port };
         let to_port = if run_of.contains_key(&e.to) { Some(0) } else { e.to_port };
         if seen.insert((from, from_port, to, to_port)) {
-            out.edges.push(Edge { from, from_port, to, to_port, label: e.label.clone() });
+            out.edges.push(Edge { from, from_port, to, to_port, ..e.clone() });
         }
     }
     out
@@ -282,6 +282,7 @@ mod tests {
                 to: i,
                 to_port: Some(0),
                 label: String::new(),
+                detail: String::new(),
             })
             .collect();
         Scene { items, edges }
@@ -330,6 +331,7 @@ mod tests {
                 to: first,
                 to_port: Some(0),
                 label: String::new(),
+                detail: String::new(),
             });
             s.edges.push(Edge {
                 from: first + 2,
@@ -337,6 +339,7 @@ mod tests {
                 to: last,
                 to_port: Some(b),
                 label: String::new(),
+                detail: String::new(),
             });
         }
         collapse(&mut s);

@@ -58,6 +58,9 @@ fn write_scene(out: &mut String, scene: &Scene, prefix: &str, depth: usize, clus
         if !e.label.is_empty() {
             a.push(format!("label={}", quote(&e.label)));
         }
+        if e.detail != e.label && !e.detail.is_empty() {
+            a.push(format!("tooltip={}", quote(&e.detail)));
+        }
         if e.to_port.is_none() {
             a.push("style=dashed".to_string());
         }

@@ -236,7 +236,7 @@ pub fn type_label(ty: Option<&Type>) -> String {
                 .iter()
                 .map(|d| match &d.value {
                     DimValue::Known(n) => n.to_string(),
-                    DimValue::Symbol(s) => clip_name(s, DIM_CHARS),
+                    DimValue::Symbol(s) => short_symbol(s),
                     DimValue::Unknown => "?".to_string(),
                 })
                 .collect();
@@ -244,6 +244,19 @@ pub fn type_label(ty: Option<&Type>) -> String {
         }
         // Other types can nest deeply; the tooltip has the rest.
         Some(_) => clip_end(&t.to_string(), 40),
+    }
+}
+
+/// A symbolic dim as the picture shows it: short names as they are, long names by their tail
+/// (`…Dimension.0`), and long expressions (`((h-1)/2)+1`, from shape inference) as `?`, since a
+/// clipped expression means nothing. The edge's hover text has the full type.
+fn short_symbol(s: &str) -> String {
+    if s.chars().count() <= DIM_CHARS {
+        s.to_string()
+    } else if s.chars().all(|c| c.is_alphanumeric() || matches!(c, '.' | '_' | ':' | '/')) {
+        clip_name(s, DIM_CHARS)
+    } else {
+        "?".to_string()
     }
 }
 
@@ -287,6 +300,20 @@ mod tests {
     fn strings_are_escaped() {
         let a = Attribute::new("s", AttrValue::String(bytes::Bytes::from_static(b"h\xc3\xa9\"\0")));
         assert_eq!(attr_value(&a), "\"hé\\\"\\0\"");
+    }
+
+    #[test]
+    fn long_dims_are_shortened() {
+        let t = Type::tensor(
+            DataType::FLOAT,
+            [
+                DimValue::Symbol("batch".into()),
+                DimValue::Symbol("p2o.DynamicDimension.0".into()),
+                DimValue::Symbol("((p2o.DynamicDimension.1-1)/2)+1".into()),
+                DimValue::Symbol("4*batch".into()),
+            ],
+        );
+        assert_eq!(type_label(Some(&t)), "float[batch,…Dimension.0,?,4*batch]");
     }
 
     #[test]

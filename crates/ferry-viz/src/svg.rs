@@ -80,9 +80,15 @@ fn draw_scene(out: &mut String, scene: &Scene, layout: &Layout, dx: f64, dy: f64
             .position(|&p| p == e.from_port)
             .unwrap_or(0);
         let (x, y) = route.points[0];
+        // The full type on hover when the label had to shorten it.
+        let title = if e.detail != e.label && !e.detail.is_empty() {
+            format!("<title>{}</title>", xml(&e.detail))
+        } else {
+            String::new()
+        };
         let _ = writeln!(
             out,
-            "<text class=\"elabel\" x=\"{:.1}\" y=\"{:.1}\">{}</text>",
+            "<text class=\"elabel\" x=\"{:.1}\" y=\"{:.1}\">{title}{}</text>",
             x + 4.0,
             y + EDGE_LABEL_SIZE + 1.0 + 10.0 * rank as f64,
             xml(&e.label)

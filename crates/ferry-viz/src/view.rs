@@ -71,8 +71,10 @@ pub struct Edge {
     pub to: usize,
     /// `None` for implicit reads (a subgraph of `to` captures the value).
     pub to_port: Option<usize>,
-    /// Declared element type and shape of the value, or empty.
+    /// Declared element type and shape of the value, shortened for the picture, or empty.
     pub label: String,
+    /// The full declared type, for hover text.
+    pub detail: String,
 }
 
 /// The items and edges of one graph. Items are in graph order: pills first, then nodes.
@@ -203,13 +205,13 @@ pub fn scene(g: &Graph, opsets: Opsets<'_>) -> Scene {
                 continue;
             }
             let (from, from_port) = source_of(&mut s, v);
-            let label = type_label(g.value(v).ty());
-            s.edges.push(Edge { from, from_port, to, to_port: Some(slot), label });
+            let (label, detail) = labels(g, v);
+            s.edges.push(Edge { from, from_port, to, to_port: Some(slot), label, detail });
         }
         for &v in n.implicit_inputs() {
             let (from, from_port) = source_of(&mut s, v);
-            let label = type_label(g.value(v).ty());
-            s.edges.push(Edge { from, from_port, to, to_port: None, label });
+            let (label, detail) = labels(g, v);
+            s.edges.push(Edge { from, from_port, to, to_port: None, label, detail });
         }
     }
     for &v in g.outputs() {
@@ -218,9 +220,16 @@ pub fn scene(g: &Graph, opsets: Opsets<'_>) -> Scene {
         let tip = format!("output {}: {}", value.name, type_label(value.ty()));
         let to = s.items.len();
         s.items.push(pill(ItemKind::Output, &value.name, tip));
-        s.edges.push(Edge { from, from_port, to, to_port: Some(0), label: type_label(value.ty()) });
+        let (label, detail) = labels(g, v);
+        s.edges.push(Edge { from, from_port, to, to_port: Some(0), label, detail });
     }
     s
+}
+
+/// An edge's label and hover text for value `v`.
+fn labels(g: &Graph, v: ValueId) -> (String, String) {
+    let ty = g.value(v).ty();
+    (type_label(ty), ty.map(|t| t.to_string()).unwrap_or_default())
 }
 
 fn node_box(g: &Graph, n: &Node, opsets: Opsets<'_>, folded: &HashMap<ValueId, Folded>) -> Item {
