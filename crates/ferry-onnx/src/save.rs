@@ -262,54 +262,35 @@ fn inline_external(m: &mut Model, pick: impl Fn(&ferry_ir::Tensor) -> bool) -> R
     err.map_or(Ok(()), Err)
 }
 
-/// Bytes copied per positioned read when streaming a slice of a data file.
-const CHUNK: usize = 1 << 20;
-
 fn write_pieces(out: &mut std::fs::File, pieces: &[Piece]) -> std::io::Result<()> {
-    let mut w = std::io::BufWriter::with_capacity(CHUNK, out);
     let mut pos = 0u64;
-    let mut buf = Vec::new();
     for p in pieces {
         if p.offset > pos {
             // Alignment padding: zeros.
-            std::io::copy(&mut std::io::repeat(0).take_n(p.offset - pos), &mut w)?;
+            std::io::copy(&mut std::io::Read::take(std::io::repeat(0), p.offset - pos), out)?;
         }
         match &p.data {
-            PieceData::Bytes(b) => w.write_all(b)?,
-            PieceData::Source(s) => w.write_all(&s.bytes().map_err(std::io::Error::other)?)?,
-            PieceData::FileRange(f, start) => {
-                copy_range(&f.path, *start, p.len, &mut w, &mut buf)?;
-            }
+            PieceData::Bytes(b) => out.write_all(b)?,
+            PieceData::Source(s) => out.write_all(&s.bytes().map_err(std::io::Error::other)?)?,
+            PieceData::FileRange(f, start) => copy_range(&f.path, *start, p.len, out)?,
         }
         pos = p.offset + p.len;
     }
-    w.flush()
+    Ok(())
 }
 
-trait TakeN: std::io::Read + Sized {
-    fn take_n(self, n: u64) -> std::io::Take<Self> {
-        std::io::Read::take(self, n)
-    }
-}
-impl<R: std::io::Read> TakeN for R {}
-
-/// Copies `len` bytes at `start` of the file at `path` to `w` with positioned reads.
-fn copy_range(
-    path: &Path,
-    start: u64,
-    len: u64,
-    w: &mut impl Write,
-    buf: &mut Vec<u8>,
-) -> std::io::Result<()> {
-    use std::os::unix::fs::FileExt;
-    let f = std::fs::File::open(path)?;
-    buf.resize(CHUNK, 0);
-    let mut done = 0u64;
-    while done < len {
-        let n = usize::try_from((len - done).min(CHUNK as u64)).unwrap_or(CHUNK);
-        f.read_exact_at(&mut buf[..n], start + done)?;
-        w.write_all(&buf[..n])?;
-        done += n as u64;
+/// Copies `len` bytes at `start` of the file at `path` to `out`. Between two files,
+/// `std::io::copy` of a `Take<File>` uses `copy_file_range`: the kernel moves the bytes, none
+/// pass through this process's memory.
+fn copy_range(path: &Path, start: u64, len: u64, out: &mut std::fs::File) -> std::io::Result<()> {
+    let mut f = std::fs::File::open(path)?;
+    f.seek(SeekFrom::Start(start))?;
+    let copied = std::io::copy(&mut std::io::Read::take(f, len), out)?;
+    if copied != len {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::UnexpectedEof,
+            format!("{} ended {} bytes early", path.display(), len - copied),
+        ));
     }
     Ok(())
 }
