@@ -32,7 +32,7 @@ mod typestr;
 
 pub use diag::{Diagnostic, Report, Severity};
 
-use ferry_ir::Model;
+use ferry_ir::{FunctionKey, Model};
 use graph::{GraphCtx, GraphKind, check_graph};
 use node::NodeCtx;
 use std::collections::{HashMap, HashSet};
@@ -131,19 +131,8 @@ pub fn check(model: &Model) -> Report {
         model_error("opset-import", "the model imports no operator sets".into(), &mut report);
     }
     let opsets = opset_map(&model.opset_imports, &mut report, "model");
-    let functions: HashMap<(String, String, String), usize> = model
-        .functions
-        .iter()
-        .enumerate()
-        .map(|(i, f)| {
-            let key = (
-                ferry_ir::canonical_domain(f.domain.as_deref()).to_string(),
-                f.name.clone().unwrap_or_default(),
-                f.overload.clone().unwrap_or_default(),
-            );
-            (key, i)
-        })
-        .collect();
+    let functions: HashMap<FunctionKey, usize> =
+        model.functions.iter().enumerate().map(|(i, f)| (f.key(), i)).collect();
     let empty = HashSet::new();
     let root = Scope { names: &empty, parent: None };
     if let Some(g) = &model.graph {

@@ -13,7 +13,7 @@ pub(crate) struct NodeCtx<'a> {
     /// Imported opset versions by canonical domain ("" for ai.onnx).
     pub opsets: &'a HashMap<String, i64>,
     /// Model-local functions by (canonical domain, name, overload).
-    pub functions: &'a HashMap<(String, String, String), usize>,
+    pub functions: &'a HashMap<ferry_ir::FunctionKey, usize>,
     /// The node sits in a function body (where attribute references are allowed).
     pub in_function: bool,
 }
@@ -56,8 +56,7 @@ pub(crate) fn check_node(
         );
         return;
     };
-    let key = (domain.clone(), n.op_type.clone(), n.overload.clone().unwrap_or_default());
-    if ctx.functions.contains_key(&key) {
+    if ctx.functions.contains_key(&n.call_key()) {
         return;
     }
     if !STANDARD.contains(&domain.as_str()) {

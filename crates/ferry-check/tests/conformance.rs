@@ -1,25 +1,9 @@
 //! The checker accepts every model that onnx 1.23.2's full checker accepts (the ONNX backend test
 //! suite and the shared corpus), and rejects the one corpus model onnx rejects, for its reason.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-fn onnx_files(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        let Ok(rd) = std::fs::read_dir(&d) else { continue };
-        for e in rd.flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if p.extension().is_some_and(|x| x == "onnx") {
-                out.push(p);
-            }
-        }
-    }
-    out.sort();
-    out
-}
+use ferry_testkit::onnx_files;
 
 /// Models onnx 1.23.2's `check_model(full_check=True)` rejects, with the rule ferry must report.
 const REJECTED: &[(&str, &str)] =
@@ -64,14 +48,7 @@ fn run(label: &str, files: &[PathBuf]) {
 
 #[test]
 fn backend_suite_is_accepted() {
-    let dir = match std::env::var_os("FERRY_CONFORMANCE_DIR") {
-        Some(d) => PathBuf::from(d),
-        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.conformance/onnx-1.22.0"),
-    };
-    if !dir.is_dir() {
-        assert!(std::env::var_os("FERRY_REQUIRE_CONFORMANCE").is_none(), "no conformance data");
-        return;
-    }
+    let Some(dir) = ferry_testkit::conformance_dir() else { return };
     run("backend suite", &onnx_files(&dir));
 }
 

@@ -12,14 +12,12 @@ use ferry_ir::{
 };
 use std::collections::HashMap;
 
-type FnKey = (String, String, String);
-
 /// Looks up facts about names of enclosing graphs.
 pub(crate) type Outer<'a> = &'a dyn Fn(&str) -> Option<Fact>;
 
 pub(crate) struct Driver<'m> {
     pub opsets: HashMap<String, i64>,
-    pub functions: HashMap<FnKey, &'m Function>,
+    pub functions: HashMap<ferry_ir::FunctionKey, &'m Function>,
     pub report: Report,
     /// Nesting of function calls being inferred (a guard; recursion is refused at import).
     depth: usize,
@@ -31,17 +29,7 @@ const MAX_DEPTH: usize = 64;
 
 impl<'m> Driver<'m> {
     pub fn new(opsets: HashMap<String, i64>, functions: &'m [Function]) -> Driver<'m> {
-        let functions = functions
-            .iter()
-            .map(|f| {
-                let key = (
-                    ferry_ir::canonical_domain(f.domain.as_deref()).to_string(),
-                    f.name.clone().unwrap_or_default(),
-                    f.overload.clone().unwrap_or_default(),
-                );
-                (key, f)
-            })
-            .collect();
+        let functions = functions.iter().map(|f| (f.key(), f)).collect();
         Driver { opsets, functions, report: Report::default(), depth: 0, fresh: 0 }
     }
 
@@ -116,8 +104,7 @@ impl<'m> Driver<'m> {
                 node.inputs().iter().map(|v| v.map(|v| facts[v.index()].clone())).collect();
             let n_out = node.outputs().len();
             let domain = node.canonical_domain().to_string();
-            let key =
-                (domain.clone(), node.op_type.clone(), node.overload.clone().unwrap_or_default());
+            let key = node.call_key();
             let mut attrs = std::mem::take(&mut g.node_mut(id).attributes);
             let node = g.node(id);
             let result: Result<Vec<Fact>, Stop> = if let Some(f) = self.functions.get(&key).copied()

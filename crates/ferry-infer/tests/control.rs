@@ -1,6 +1,7 @@
 //! Inference through control flow (If, Loop, Scan), sequences and optionals, the `ai.onnx.ml`
 //! operators and the training operators, on small graphs built with the IR API.
 
+mod common;
 use ferry_ir::{
     AttrValue, Attribute, DataType, DimValue, Graph, Initializer, Model, Node, OpsetImport, Tensor,
     TensorData, Type, TypeKind, ValueId, ValueInfo,
@@ -99,6 +100,7 @@ fn build(g: Graph, opsets: &[(&str, i64)]) -> Model {
 }
 
 /// A readable type: `float[N,3]`, `seq(int64[?])`, `map(string,float[])`, `float[*]` (no shape).
+/// The fresh symbols inference gives undetermined dims (`unk_ferry_N`) read as `?`.
 fn show(t: Option<&Type>) -> String {
     let Some(t) = t else { return "none".into() };
     match &t.kind {
@@ -107,15 +109,8 @@ fn show(t: Option<&Type>) -> String {
             match &tt.shape {
                 None => format!("{e}[*]"),
                 Some(s) => {
-                    let d: Vec<String> = s
-                        .dims
-                        .iter()
-                        .map(|d| match &d.value {
-                            DimValue::Known(n) => n.to_string(),
-                            DimValue::Symbol(p) => p.clone(),
-                            DimValue::Unknown => "?".into(),
-                        })
-                        .collect();
+                    let d: Vec<String> =
+                        s.dims.iter().map(|d| common::dim_text(&d.value)).collect();
                     format!("{e}[{}]", d.join(","))
                 }
             }

@@ -4,10 +4,12 @@
 //! (`floor((H-1)/2)+1`, exactly `H` where padding preserves it), batch dimensions must
 //! broadcast, and numbers must come out as ONNX computes them.
 
+mod common;
+use common::{int, ints, string};
 use ferry_infer::infer;
 use ferry_ir::{
     AttrValue, Attribute, DataType, DimValue, Graph, Initializer, Model, Node, OpsetImport, Tensor,
-    TensorData, Type, TypeKind, ValueId, ValueInfo,
+    TensorData, Type, ValueId, ValueInfo,
 };
 
 /// A graph under construction, with the opset it will be imported at.
@@ -111,36 +113,7 @@ impl G {
 /// `float[N,3]`-style text of a value's inferred type; `-` when it has none.
 fn ty(m: &Model, v: ValueId) -> String {
     let g = m.graph.as_ref().expect("graph");
-    let Some(t) = g.value(v).ty() else { return "-".into() };
-    let Some(TypeKind::Tensor(t)) = &t.kind else { return format!("{t:?}") };
-    let elem = t.elem.map_or("?".to_string(), |e| e.to_string());
-    match &t.shape {
-        None => format!("{elem}[*]"),
-        Some(s) => {
-            let dims: Vec<String> = s
-                .dims
-                .iter()
-                .map(|d| match &d.value {
-                    DimValue::Known(n) => n.to_string(),
-                    DimValue::Symbol(p) => p.clone(),
-                    DimValue::Unknown => "?".into(),
-                })
-                .collect();
-            format!("{elem}[{}]", dims.join(","))
-        }
-    }
-}
-
-fn ints(v: &[i64]) -> AttrValue {
-    AttrValue::Ints(v.to_vec())
-}
-
-fn int(v: i64) -> AttrValue {
-    AttrValue::Int(v)
-}
-
-fn string(s: &str) -> AttrValue {
-    AttrValue::String(s.as_bytes().to_vec().into())
+    g.value(v).ty().map_or_else(|| "-".into(), common::type_text)
 }
 
 /// The element type's name as `ty` prints it.

@@ -2,10 +2,12 @@
 //! strings) on tiny graphs built with the IR API, with symbolic dimensions: what each operator
 //! makes of `N`, `2*T` and contents computed from shapes.
 
+mod common;
+use common::{int, ints, string};
 use ferry_infer::infer;
 use ferry_ir::{
     AttrValue, Attribute, DataType, DimValue, Graph, Initializer, Model, Node, OpsetImport, Tensor,
-    TensorData, Type, TypeKind, ValueId, ValueInfo,
+    TensorData, Type, ValueId, ValueInfo,
 };
 
 /// A graph under construction, with the opset it will be imported at.
@@ -91,36 +93,7 @@ impl G {
 /// `float[N,3]`-style text of a value's inferred type; `-` when it has none.
 fn ty(m: &Model, v: ValueId) -> String {
     let g = m.graph.as_ref().expect("graph");
-    let Some(t) = g.value(v).ty() else { return "-".into() };
-    let Some(TypeKind::Tensor(t)) = &t.kind else { return format!("{t:?}") };
-    let elem = t.elem.map_or("?".to_string(), |e| e.to_string());
-    match &t.shape {
-        None => format!("{elem}[*]"),
-        Some(s) => {
-            let dims: Vec<String> = s
-                .dims
-                .iter()
-                .map(|d| match &d.value {
-                    DimValue::Known(n) => n.to_string(),
-                    DimValue::Symbol(p) => p.clone(),
-                    DimValue::Unknown => "?".into(),
-                })
-                .collect();
-            format!("{elem}[{}]", dims.join(","))
-        }
-    }
-}
-
-fn ints(v: &[i64]) -> AttrValue {
-    AttrValue::Ints(v.to_vec())
-}
-
-fn int(v: i64) -> AttrValue {
-    AttrValue::Int(v)
-}
-
-fn string(s: &str) -> AttrValue {
-    AttrValue::String(s.as_bytes().to_vec().into())
+    g.value(v).ty().map_or_else(|| "-".into(), common::type_text)
 }
 
 /// Axes as an input (opset 18) or an attribute (opset 11), keepdims on and off: the reduced

@@ -9,6 +9,7 @@
 
 pub mod arena;
 mod attr;
+mod calls;
 mod dtype;
 mod graph;
 mod meta;
@@ -19,6 +20,7 @@ mod types;
 
 pub use arena::{Arena, Id};
 pub use attr::{AttrValue, Attribute, attr_type};
+pub use calls::{CallCycle, FunctionKey, function_call_cycle};
 pub use dtype::{DataType, TypeClass, TypeInfo};
 pub use graph::{
     DeclSite, Graph, Initializer, Node, NodeId, NodeIds, Use, UseSlot, Value, ValueDef, ValueId,

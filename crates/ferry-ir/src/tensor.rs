@@ -228,7 +228,9 @@ impl Tensor {
                     // 6-bit floats are one per entry here but a packed bit stream in raw form;
                     // ferry does not repack them yet, so it says so instead of guessing.
                     Some(6) => {
-                        return Err(format!("repacking {dtype:?} from int32_data is not supported"));
+                        return Err(format!(
+                            "repacking {dtype:?} from int32_data is not supported"
+                        ));
                     }
                     Some(_) => 1,
                     None => return Err(format!("int32_data cannot hold {dtype:?}")),

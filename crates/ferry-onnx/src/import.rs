@@ -627,90 +627,14 @@ fn device_configuration(d: proto::NodeDeviceConfigurationProto) -> NodeDeviceCon
     }
 }
 
-/// The key a node uses to call a model-local function.
-fn function_key(
-    domain: Option<&str>,
-    name: &str,
-    overload: Option<&str>,
-) -> (String, String, String) {
-    (
-        ferry_ir::canonical_domain(domain).to_string(),
-        name.to_string(),
-        overload.unwrap_or("").to_string(),
-    )
-}
-
 /// Refuses model-local functions that call themselves, directly or through others: expanding
 /// them would never end. The error lists the call path.
 fn check_function_recursion(functions: &[Function]) -> Result<()> {
-    let index: HashMap<_, usize> = functions
-        .iter()
-        .enumerate()
-        .map(|(i, f)| {
-            let key = function_key(
-                f.domain.as_deref(),
-                f.name.as_deref().unwrap_or(""),
-                f.overload.as_deref(),
-            );
-            (key, i)
-        })
-        .collect();
-    fn calls(g: &Graph, index: &HashMap<(String, String, String), usize>, out: &mut Vec<usize>) {
-        for (_, n) in g.nodes() {
-            let key = function_key(n.domain.as_deref(), &n.op_type, n.overload.as_deref());
-            if let Some(&i) = index.get(&key) {
-                out.push(i);
-            }
-            for sub in n.subgraphs() {
-                calls(sub, index, out);
-            }
-        }
+    match ferry_ir::function_call_cycle(functions) {
+        None => Ok(()),
+        Some(c) => Err(Error::invalid(
+            format!("function '{}'", functions[c.function].name.as_deref().unwrap_or("")),
+            format!("model-local functions call each other in a cycle: {}", c.path.join(" -> ")),
+        )),
     }
-    let callees: Vec<Vec<usize>> = functions
-        .iter()
-        .map(|f| {
-            let mut out = Vec::new();
-            calls(&f.body, &index, &mut out);
-            out
-        })
-        .collect();
-    // 0 = unvisited, 1 = on the current path, 2 = done.
-    let mut state = vec![0u8; functions.len()];
-    for root in 0..functions.len() {
-        if state[root] != 0 {
-            continue;
-        }
-        let mut stack = vec![(root, 0usize)];
-        state[root] = 1;
-        while let Some(&mut (f, ref mut next)) = stack.last_mut() {
-            if let Some(&callee) = callees[f].get(*next) {
-                *next += 1;
-                match state[callee] {
-                    0 => {
-                        state[callee] = 1;
-                        stack.push((callee, 0));
-                    }
-                    1 => {
-                        let start = stack.iter().position(|&(g, _)| g == callee).unwrap_or(0);
-                        let name = |i: usize| functions[i].name.clone().unwrap_or_default();
-                        let mut path: Vec<String> =
-                            stack[start..].iter().map(|&(g, _)| name(g)).collect();
-                        path.push(name(callee));
-                        return Err(Error::invalid(
-                            format!("function '{}'", name(callee)),
-                            format!(
-                                "model-local functions call each other in a cycle: {}",
-                                path.join(" -> ")
-                            ),
-                        ));
-                    }
-                    _ => {}
-                }
-            } else {
-                state[f] = 2;
-                stack.pop();
-            }
-        }
-    }
-    Ok(())
 }

@@ -32,6 +32,7 @@
 
 use bytes::Bytes;
 use ferry_onnx::{LoadOptions, proto};
+use ferry_testkit::{find_files, repo_root};
 use prost::Message;
 use std::collections::{BTreeMap, HashMap};
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -468,28 +469,6 @@ struct Input {
     name: String,
     bytes: Bytes,
     tree: Option<Vec<Field>>,
-}
-
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn find_files(dir: &Path, accept: &dyn Fn(&Path) -> bool) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        let Ok(rd) = std::fs::read_dir(&d) else { continue };
-        for e in rd.flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if accept(&p) {
-                out.push(p);
-            }
-        }
-    }
-    out.sort();
-    out
 }
 
 const MAX_INPUT: u64 = 4 << 20;

@@ -9,27 +9,7 @@ use ferry_onnx::{LoadOptions, proto};
 use prost::Message;
 use std::path::{Path, PathBuf};
 
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn onnx_files(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        let Ok(rd) = std::fs::read_dir(&d) else { continue };
-        for e in rd.flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if p.extension().is_some_and(|x| x == "onnx") {
-                out.push(p);
-            }
-        }
-    }
-    out.sort();
-    out
-}
+use ferry_testkit::{onnx_files, repo_root};
 
 /// Round-trips one file; `Err` describes the first difference.
 fn roundtrip(path: &Path) -> Result<(), String> {
