@@ -38,8 +38,9 @@ export FERRY_PYTHON
 export FERRY_REQUIRE_PYTHON=1
 echo "test.sh: FERRY_PYTHON=${FERRY_PYTHON}"
 
-# With no arguments, show what passing tests print (the round-trip and agreement counts).
+# With no arguments: run every test binary even if one fails (so one run shows every
+# failure), and show what passing tests print (the round-trip and agreement counts).
 if [ "$#" -eq 0 ]; then
-    set -- -- --show-output
+    set -- --no-fail-fast -- --show-output
 fi
 exec cargo test --workspace --release "$@"
