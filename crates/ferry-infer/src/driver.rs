@@ -181,7 +181,19 @@ impl<'m> Driver<'m> {
                         declared
                     }
                 };
-                if write && let Some(ty) = &fact.ty {
+                // A tensor type without an element type says nothing a file can hold
+                // (elem_type 0 would read as UNDEFINED): such facts stay in memory only.
+                let writable = match &fact.ty {
+                    Some(crate::fact::Ty::Tensor(t)) | Some(crate::fact::Ty::Sparse(t)) => {
+                        t.elem.is_some()
+                    }
+                    Some(_) => true,
+                    None => false,
+                };
+                if write
+                    && writable
+                    && let Some(ty) = &fact.ty
+                {
                     let ir = ty.to_ir();
                     if g.value(*v).ty() != Some(&ir) {
                         g.value_mut(*v).info.ty = Some(ir);

@@ -36,7 +36,11 @@ fn product(dims: &[Dim]) -> Dim {
 }
 
 fn shape(ctx: &mut Ctx<'_>) -> Res {
-    let dims = need(ctx.shape(0))?.to_vec();
+    let Some(dims) = ctx.shape(0).map(<[Dim]>::to_vec) else {
+        // Rank unknown: still a 1-D int64 tensor, of unknown length.
+        ctx.set_tensor(0, Some(DataType::INT64), Some(vec![Dim::Unknown]));
+        return Ok(());
+    };
     let r = dims.len() as i64;
     let clamp = |v: i64| (if v < 0 { v + r } else { v }).clamp(0, r) as usize;
     let start = clamp(ctx.attr_int("start").unwrap_or(0));
