@@ -90,9 +90,9 @@ pub fn save_with(model: &Model, path: impl AsRef<Path>, opts: &SaveOptions) -> R
     let len = p.encoded_len();
     check_size(len, path)?;
     staged.push(stage(path, |f| {
-        let mut buf = Vec::with_capacity(len);
-        p.encode(&mut buf).map_err(std::io::Error::other)?;
-        f.write_all(&buf)
+        let mut out = FileBuf::new(f);
+        p.encode(&mut out).map_err(std::io::Error::other)?;
+        out.finish()
     })?);
     commit(staged)?;
     report.model_bytes = len as u64;
@@ -374,4 +374,86 @@ fn stage_external(model: &Model, dir: &Path, report: &mut SaveReport) -> Result<
         report.data_files.push((dest, total));
     }
     Ok(staged)
+}
+
+/// Streams prost's encoder into a file through a fixed buffer, so writing a model never holds
+/// its whole encoding in memory (an inline model's tensor bytes go from the input's memory map
+/// straight to the file).
+struct FileBuf<'f> {
+    file: &'f mut std::fs::File,
+    buf: Vec<u8>,
+    error: Option<std::io::Error>,
+}
+
+impl<'f> FileBuf<'f> {
+    const CAPACITY: usize = 1 << 20;
+
+    fn new(file: &'f mut std::fs::File) -> FileBuf<'f> {
+        FileBuf { file, buf: Vec::with_capacity(Self::CAPACITY), error: None }
+    }
+
+    fn flush_buf(&mut self) {
+        if self.error.is_none()
+            && let Err(e) = self.file.write_all(&self.buf)
+        {
+            self.error = Some(e);
+        }
+        self.buf.clear();
+    }
+
+    /// Writes what is left and reports the first error any write met.
+    fn finish(mut self) -> std::io::Result<()> {
+        self.flush_buf();
+        self.error.take().map_or(Ok(()), Err)
+    }
+}
+
+// SAFETY: `chunk_mut` hands out only the vector's spare capacity, and `advance_mut` extends the
+// length by at most what `chunk_mut` offered (prost writes into the chunk before advancing).
+#[allow(unsafe_code)]
+unsafe impl bytes::BufMut for FileBuf<'_> {
+    fn remaining_mut(&self) -> usize {
+        usize::MAX - self.buf.len()
+    }
+
+    unsafe fn advance_mut(&mut self, cnt: usize) {
+        let new_len = self.buf.len() + cnt;
+        assert!(new_len <= self.buf.capacity(), "advance_mut past the chunk");
+        // SAFETY: the caller initialised `cnt` bytes of the chunk returned by `chunk_mut`.
+        unsafe { self.buf.set_len(new_len) };
+        if self.buf.len() == self.buf.capacity() {
+            self.flush_buf();
+        }
+    }
+
+    fn chunk_mut(&mut self) -> &mut bytes::buf::UninitSlice {
+        if self.buf.len() == self.buf.capacity() {
+            self.flush_buf();
+        }
+        self.buf.spare_capacity_mut().into()
+    }
+
+    /// Large slices (tensor payloads) bypass the buffer.
+    fn put_slice(&mut self, src: &[u8]) {
+        if src.len() >= Self::CAPACITY {
+            self.flush_buf();
+            if self.error.is_none()
+                && let Err(e) = self.file.write_all(src)
+            {
+                self.error = Some(e);
+            }
+            return;
+        }
+        let mut rest = src;
+        while !rest.is_empty() {
+            let room = self.buf.capacity() - self.buf.len();
+            if room == 0 {
+                self.flush_buf();
+                continue;
+            }
+            let n = room.min(rest.len());
+            self.buf.extend_from_slice(&rest[..n]);
+            rest = &rest[n..];
+        }
+    }
 }
