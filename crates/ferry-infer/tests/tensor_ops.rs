@@ -511,3 +511,24 @@ fn nonzero_and_partial_reduce_contents() {
     assert_eq!(ty(&m, row_max), "float[5,2]");
     assert!(d.is_empty(), "{d:?}");
 }
+
+/// Two unknown numbers are not known to be equal: `Equal` over the shapes of `[?,3]` and
+/// `[?,3]` is `[?,1]`; a `Where` choosing by it between `[2,3]` and `[7,3]` gives `[?,3]`
+/// (where the condition is unknown, only what both sides agree on is known).
+#[test]
+fn equal_of_unknown_shape_entries_is_unknown() {
+    let mut g = G::new(18);
+    let unknown_by_3 = || Type::tensor(DataType::FLOAT, [DimValue::Unknown, DimValue::Known(3)]);
+    let x = g.g.add_input("x", ValueInfo { ty: Some(unknown_by_3()), ..Default::default() });
+    let y = g.g.add_input("y", ValueInfo { ty: Some(unknown_by_3()), ..Default::default() });
+    let sx = g.node("Shape", &[Some(x)], 1, vec![])[0];
+    let sy = g.node("Shape", &[Some(y)], 1, vec![])[0];
+    let eq = g.node("Equal", &[Some(sx), Some(sy)], 1, vec![])[0];
+    let a = g.ints("a", vec![2], vec![2, 3]);
+    let b = g.ints("b", vec![2], vec![7, 3]);
+    let w = g.node("Where", &[Some(eq), Some(a), Some(b)], 1, vec![])[0];
+    let z = g.node("ConstantOfShape", &[Some(w)], 1, vec![])[0];
+    let (m, d) = g.infer();
+    assert!(d.is_empty(), "{d:?}");
+    assert_eq!(ty(&m, z), "float[?,3]");
+}

@@ -167,7 +167,8 @@ fn compare(ctx: &mut Ctx<'_>) -> Res {
             |p: &Dim, q: &Dim, f: &dyn Fn(i64, i64) -> bool| match (p.as_const(), q.as_const()) {
                 (Some(x), Some(y)) => Dim::known(i64::from(f(x, y))),
                 // Equal symbols are equal even when unknown.
-                _ if p == q && op == "Equal" => Dim::known(1),
+                // (An unknown number is not known to equal another unknown one.)
+                _ if p == q && op == "Equal" && p.expr().is_some() => Dim::known(1),
                 _ => Dim::Unknown,
             };
         let data = match op.as_str() {
@@ -224,10 +225,15 @@ fn where_op(ctx: &mut Ctx<'_>) -> Res {
         };
         let data: Option<Vec<Dim>> = (0..n)
             .map(|i| {
-                let cond = if c.len() == 1 { c[0].as_const() } else { c.get(i)?.as_const() };
-                Some(match cond? {
-                    0 => pick(yv, i),
-                    _ => pick(xv, i),
+                let cond = if c.len() == 1 { &c[0] } else { c.get(i)? };
+                Some(match cond.as_const() {
+                    Some(0) => pick(yv, i),
+                    Some(_) => pick(xv, i),
+                    // Unknown condition: known only where both sides agree.
+                    None => {
+                        let (p, q) = (pick(xv, i), pick(yv, i));
+                        if p == q && p.expr().is_some() { p } else { Dim::Unknown }
+                    }
                 })
             })
             .collect();
