@@ -512,6 +512,33 @@ fn nonzero_and_partial_reduce_contents() {
     assert!(d.is_empty(), "{d:?}");
 }
 
+/// A shape vector concatenated from parts whose contents are unknown (but whose lengths are
+/// known) still carries its known parts: `Concat(n, [4], m)` reshapes to `[?,4,?]`, as onnx's
+/// data propagation gives (a 1-D tensor of known length is that many unknown numbers).
+#[test]
+fn concat_of_partly_unknown_shape_parts_keeps_the_known_ones() {
+    let mut g = G::new(18);
+    let y = g.input("y", DataType::FLOAT, &["a", "b", "c"]);
+    let n = g.ints_input("n", 1);
+    let four = g.ints("four", vec![1], vec![4]);
+    let minus = g.ints("minus", vec![1], vec![-1]);
+    let c = g.node("Concat", &[Some(n), Some(four), Some(n)], 1, vec![("axis", int(0))])[0];
+    let r = g.node("Reshape", &[Some(y), Some(c)], 1, vec![])[0];
+    // Unknown parts stay unknown: the -1 cannot be solved next to them.
+    let c2 = g.node("Concat", &[Some(n), Some(minus)], 1, vec![("axis", int(0))])[0];
+    let r2 = g.node("Reshape", &[Some(y), Some(c2)], 1, vec![])[0];
+    // The known numbers also reach Expand.
+    let x = g.input("x", DataType::FLOAT, &["1", "5"]);
+    let e = g.node("Concat", &[Some(four), Some(n)], 1, vec![("axis", int(0))])[0];
+    let ex = g.node("Expand", &[Some(x), Some(e)], 1, vec![])[0];
+    let (m, d) = g.infer();
+    assert!(d.is_empty(), "{d:?}");
+    assert_eq!(ty(&m, c), "int64[3]");
+    assert_eq!(ty(&m, r), "float[?,4,?]");
+    assert_eq!(ty(&m, r2), "float[?,?]");
+    assert_eq!(ty(&m, ex), "float[4,5]");
+}
+
 /// Two unknown numbers are not known to be equal: `Equal` over the shapes of `[?,3]` and
 /// `[?,3]` is `[?,1]`; a `Where` choosing by it between `[2,3]` and `[7,3]` gives `[?,3]`
 /// (where the condition is unknown, only what both sides agree on is known).

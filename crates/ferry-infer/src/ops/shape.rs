@@ -348,13 +348,22 @@ fn concat(ctx: &mut Ctx<'_>) -> Res {
         }
     }
     let mut fact = Fact::of_type(tensor(elem, Some(out.clone())));
-    // Concatenating shape vectors.
-    if rank == 1 {
-        let parts: Option<Vec<Vec<Dim>>> = (0..ctx.num_inputs())
-            .filter(|&i| ctx.has_input(i))
-            .map(|i| const_dims(ctx, i))
+    // Concatenating shape vectors. A part whose contents are unknown but whose length is known
+    // stands for that many unknown numbers (as in onnx's data propagation), so the known parts
+    // still reach a `Reshape`: `Concat(n, [4], m)` is the shape `[?, 4, ?]`.
+    if rank == 1 && elem.is_some_and(|e| matches!(e, DataType::INT64 | DataType::INT32)) {
+        let inputs: Vec<usize> = (0..ctx.num_inputs()).filter(|&i| ctx.has_input(i)).collect();
+        let parts: Option<Vec<Vec<Dim>>> = inputs
+            .iter()
+            .map(|&i| {
+                const_dims(ctx, i).or_else(|| {
+                    let n = ctx.shape(i)?.first()?.as_const()?;
+                    Some(vec![Dim::Unknown; usize::try_from(n).ok()?])
+                })
+            })
             .collect();
-        if let (Some(parts), Some(elem)) = (parts, elem) {
+        let any_known = inputs.iter().any(|&i| const_dims(ctx, i).is_some());
+        if let (Some(parts), Some(elem), true) = (parts, elem, any_known) {
             let data: Vec<Dim> = parts.into_iter().flatten().collect();
             fact.value = Some(Konst { elem, dims: vec![data.len() as i64], data: Data::Int(data) });
         }
