@@ -83,7 +83,7 @@ fn run(cli: &Cli) -> Result<()> {
         let mut external = false;
         model.for_each_tensor(&mut |t| external |= t.is_external());
         if external {
-            ferry::onnx::save(&model, out)?;
+            ferry::onnx::save(&ferry::check::validate(&model), out)?;
             clock.lap("save");
         } else {
             let p: proto::ModelProto = ferry::onnx::to_proto(&model);

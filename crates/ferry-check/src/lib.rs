@@ -29,8 +29,10 @@ mod diag;
 mod graph;
 mod node;
 mod typestr;
+mod validated;
 
 pub use diag::{Diagnostic, Report, Severity};
+pub use validated::{Validated, validate};
 
 use ferry_ir::{FunctionKey, Model};
 use graph::{GraphCtx, GraphKind, check_graph};

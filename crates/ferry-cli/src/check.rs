@@ -72,3 +72,15 @@ fn to_json(report: &Report, load_warnings: &[String]) -> serde_json::Value {
         "load_warnings": load_warnings,
     })
 }
+
+/// For commands that write a model anyway: one warning line per checker error (at most five,
+/// then a count), so that nothing is written without the user hearing what is wrong with it.
+pub fn warn_invalid(validated: &ferry::check::Validated<'_>) {
+    let errors: Vec<String> = validated.report().errors().map(ToString::to_string).collect();
+    for e in errors.iter().take(5) {
+        eprintln!("warning: {e}");
+    }
+    if errors.len() > 5 {
+        eprintln!("warning: ... and {} more errors (ferry check lists them all)", errors.len() - 5);
+    }
+}

@@ -12,7 +12,9 @@ pub fn run(
     let opts = LoadOptions { sort_nodes: sort, ..LoadOptions::default() };
     let loaded = onnx::load_with(input, &opts)?;
     crate::print_warnings(&loaded.warnings);
-    let report = onnx::save_with(&loaded.model, output, &onnx::SaveOptions { layout })?;
+    let validated = ferry::check::validate(&loaded.model);
+    crate::check::warn_invalid(&validated);
+    let report = onnx::save_with(&validated, output, &onnx::SaveOptions { layout })?;
     let nodes = loaded.model.graph.as_ref().map_or(0, |g| g.node_count_recursive());
     println!("wrote {} ({} bytes, {nodes} nodes)", output.display(), report.model_bytes);
     for (path, len) in &report.data_files {

@@ -14,7 +14,9 @@ pub fn run(input: &Path, output: &Path) -> Result<(), onnx::Error> {
     for d in &report.diagnostics {
         eprintln!("warning: {d}");
     }
-    let written = onnx::save(&model, output)?;
+    let validated = ferry::check::validate(&model);
+    crate::check::warn_invalid(&validated);
+    let written = onnx::save(&validated, output)?;
     let typed =
         model.graph.as_ref().map_or(0, |g| g.values().filter(|(_, v)| v.ty().is_some()).count());
     println!(

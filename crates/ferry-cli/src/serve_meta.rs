@@ -91,7 +91,8 @@ pub fn run(args: &Args) -> Result<(), String> {
             emit(&config.to_pbtxt(), args.output.as_deref())
         }
         (Format::Triton, Some(dir)) => {
-            let report = serving::repo::write_repository(model, &opts, max_batch_size, dir)
+            let validated = ferry::check::validate(model);
+            let report = serving::repo::write_repository(&validated, &opts, max_batch_size, dir)
                 .map_err(|e| e.to_string())?;
             println!("wrote {}", report.config_path.display());
             println!("wrote {}", report.model_path.display());

@@ -15,6 +15,7 @@ use crate::external::{DataFile, FileSlice, check_location};
 use crate::io::check_size;
 use crate::{Error, Result, export};
 use bytes::Bytes;
+use ferry_check::Validated;
 use ferry_ir::{ExternalData, ExternalSource, Model, StringEntry, TensorData, TensorSite};
 use prost::Message;
 use std::collections::BTreeMap;
@@ -49,13 +50,21 @@ pub struct SaveReport {
     pub data_files: Vec<(PathBuf, u64)>,
 }
 
-/// Writes `model` to `path` with its data laid out as it is.
-pub fn save(model: &Model, path: impl AsRef<Path>) -> Result<SaveReport> {
+/// Writes a validated model to `path` with its data laid out as it is.
+///
+/// Writers take [`Validated`] (from `ferry_check::validate`), never a bare model: nothing leaves
+/// ferry unchecked. What to do about errors in the report is the caller's decision.
+pub fn save(model: &Validated<'_>, path: impl AsRef<Path>) -> Result<SaveReport> {
     save_with(model, path, &SaveOptions::default())
 }
 
-/// Writes `model` to `path`, laying out tensor data as `opts` says.
-pub fn save_with(model: &Model, path: impl AsRef<Path>, opts: &SaveOptions) -> Result<SaveReport> {
+/// Writes a validated model to `path`, laying out tensor data as `opts` says.
+pub fn save_with(
+    validated: &Validated<'_>,
+    path: impl AsRef<Path>,
+    opts: &SaveOptions,
+) -> Result<SaveReport> {
+    let model = validated.model();
     let path = path.as_ref();
     let dir = parent_dir(path);
     let mut report = SaveReport::default();

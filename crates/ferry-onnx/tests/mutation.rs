@@ -1168,10 +1168,12 @@ impl Runner {
                         let _ = std::fs::remove_dir_all(&out_dir);
                         std::fs::create_dir_all(&out_dir).unwrap();
                         let target = out_dir.join("model.onnx");
-                        Some(ferry_onnx::save(&loaded.model, &target).map(|_| {
-                            // What was saved must load again.
-                            ferry_onnx::load(&target).map(|m| ferry_onnx::to_bytes(&m))
-                        }))
+                        Some(ferry_onnx::save(&ferry_check::validate(&loaded.model), &target).map(
+                            |_| {
+                                // What was saved must load again.
+                                ferry_onnx::load(&target).map(|m| ferry_onnx::to_bytes(&m))
+                            },
+                        ))
                     });
                     match r {
                         Err(p) => self.fail(seed, input_name, desc, bytes, "to_bytes/save", p),

@@ -19,7 +19,9 @@ fn external_layout_then_inline_gives_back_the_original() {
     let model = ferry_onnx::load(&src).unwrap();
     let ext = tmp.path().join("ext/mlp.onnx");
     let layout = DataLayout::External { file: "weights.data".into(), threshold: 64, align: 4096 };
-    let report = ferry_onnx::save_with(&model, &ext, &SaveOptions { layout }).unwrap();
+    let report =
+        ferry_onnx::save_with(&ferry_check::validate(&model), &ext, &SaveOptions { layout })
+            .unwrap();
     assert_eq!(report.data_files.len(), 1);
 
     let reloaded = ferry_onnx::load(&ext).unwrap();
@@ -44,7 +46,12 @@ fn external_layout_then_inline_gives_back_the_original() {
     assert_eq!(before, after);
 
     let back = tmp.path().join("inline.onnx");
-    ferry_onnx::save_with(&reloaded, &back, &SaveOptions { layout: DataLayout::Inline }).unwrap();
+    ferry_onnx::save_with(
+        &ferry_check::validate(&reloaded),
+        &back,
+        &SaveOptions { layout: DataLayout::Inline },
+    )
+    .unwrap();
     assert!(
         canonical(&src) == canonical(&back),
         "external then inline must give back the original"
@@ -74,7 +81,7 @@ fn a_failed_write_leaves_the_previous_output_intact() {
         DataLayout::External { file: "weights.bin".into(), threshold: 0, align: 64 },
     ] {
         let err = ferry_onnx::save_with(
-            &model,
+            &ferry_check::validate(&model),
             out_dir.join("model.onnx"),
             &SaveOptions { layout: layout.clone() },
         );
@@ -97,7 +104,7 @@ fn a_symlink_at_the_target_is_replaced_not_written_through() {
     let out = tmp.path().join("out.onnx");
     std::os::unix::fs::symlink(&victim, &out).unwrap();
     let model = ferry_onnx::load(repo().join("testdata/onnx/mlp.onnx")).unwrap();
-    ferry_onnx::save(&model, &out).unwrap();
+    ferry_onnx::save(&ferry_check::validate(&model), &out).unwrap();
     assert_eq!(std::fs::read_to_string(&victim).unwrap(), "keep me");
     assert!(!std::fs::symlink_metadata(&out).unwrap().file_type().is_symlink());
 }
@@ -128,9 +135,13 @@ fn models_past_two_gib_are_refused_inline() {
     std::fs::write(tmp.path().join("big.onnx"), m.encode_to_vec()).unwrap();
     let model = ferry_onnx::load(tmp.path().join("big.onnx")).unwrap();
     let out = tmp.path().join("inline.onnx");
-    let err = ferry_onnx::save_with(&model, &out, &SaveOptions { layout: DataLayout::Inline })
-        .unwrap_err()
-        .to_string();
+    let err = ferry_onnx::save_with(
+        &ferry_check::validate(&model),
+        &out,
+        &SaveOptions { layout: DataLayout::Inline },
+    )
+    .unwrap_err()
+    .to_string();
     assert!(err.contains("past protobuf's limit of 2 GiB - 1"), "{err}");
     assert!(!out.exists());
 }

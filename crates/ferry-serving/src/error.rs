@@ -37,6 +37,9 @@ pub enum Error {
     /// A version the target cannot use (Triton makes it a numbered directory).
     #[error("model version '{version}': {reason}")]
     Version { version: String, reason: String },
+    /// The checker found errors: a model server would be handed a model it may not load.
+    #[error("the model is invalid ({count} errors), first: {first}")]
+    Invalid { count: usize, first: String },
     /// Reading or writing the model copy failed.
     #[error(transparent)]
     Onnx(#[from] ferry_onnx::Error),

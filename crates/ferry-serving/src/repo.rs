@@ -12,7 +12,7 @@
 use crate::error::{Error, Result};
 use crate::options::ServeOptions;
 use crate::triton::{ModelConfig, model_config};
-use ferry_ir::Model;
+use ferry_check::Validated;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -39,13 +39,20 @@ pub fn check_triton_version(version: &str) -> Result<u64> {
     }
 }
 
-/// Writes `model` and its configuration into the Triton repository at `repo`.
+/// Writes a validated model and its configuration into the Triton repository at `repo`.
+/// A model with checker errors is refused: a server would be handed a model it may not load.
 pub fn write_repository(
-    model: &Model,
+    validated: &Validated<'_>,
     opts: &ServeOptions,
     max_batch_size: u32,
     repo: &Path,
 ) -> Result<RepoReport> {
+    if !validated.is_valid() {
+        let mut errors = validated.report().errors();
+        let first = errors.next().map(ToString::to_string).unwrap_or_default();
+        return Err(Error::Invalid { count: 1 + errors.count(), first });
+    }
+    let model = validated.model();
     let version = check_triton_version(&opts.version)?;
     let config = model_config(model, opts, max_batch_size)?;
     let model_dir = repo.join(&opts.name);
@@ -53,7 +60,7 @@ pub fn write_repository(
     std::fs::create_dir_all(&version_dir)
         .map_err(|source| Error::Io { path: version_dir.clone(), source })?;
     let model_path = version_dir.join("model.onnx");
-    let saved = ferry_onnx::save(model, &model_path)?;
+    let saved = ferry_onnx::save(validated, &model_path)?;
     let config_path = model_dir.join("config.pbtxt");
     let text = config.to_pbtxt();
     ferry_onnx::atomic_write(&config_path, |f| f.write_all(text.as_bytes()))?;

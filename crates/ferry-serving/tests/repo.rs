@@ -35,13 +35,19 @@ fn repository_layout_with_external_data() {
     let src = tmp.path().join("src/mul.onnx");
     std::fs::create_dir_all(src.parent().unwrap()).unwrap();
     let layout = DataLayout::External { file: "mul.onnx.data".into(), threshold: 0, align: 64 };
-    ferry_onnx::save_with(&model_with_weight(), &src, &SaveOptions { layout }).unwrap();
+    ferry_onnx::save_with(
+        &ferry_check::validate(&model_with_weight()),
+        &src,
+        &SaveOptions { layout },
+    )
+    .unwrap();
     let model = ferry_onnx::load_with(&src, &LoadOptions::default()).unwrap().model;
 
     let repo_dir = tmp.path().join("models");
     let mut opts = ServeOptions::for_path(&src);
     opts.version = "7".into();
-    let report = repo::write_repository(&model, &opts, 16, &repo_dir).unwrap();
+    let report =
+        repo::write_repository(&ferry_check::validate(&model), &opts, 16, &repo_dir).unwrap();
     assert_eq!(report.config_path, repo_dir.join("mul/config.pbtxt"));
     assert_eq!(report.model_path, repo_dir.join("mul/7/model.onnx"));
     let data = repo_dir.join("mul/7/mul.onnx.data");
@@ -66,14 +72,21 @@ fn repository_layout_with_external_data() {
 fn nothing_is_written_when_the_model_is_refused() {
     let tmp = tempfile::tempdir().unwrap();
     let model = passthrough(&[("x", tensor(DataType::COMPLEX64, &[sym("N")]))]);
-    let err = repo::write_repository(&model, &ServeOptions::new("c"), 0, tmp.path()).unwrap_err();
+    let err = repo::write_repository(
+        &ferry_check::validate(&model),
+        &ServeOptions::new("c"),
+        0,
+        tmp.path(),
+    )
+    .unwrap_err();
     assert!(err.to_string().starts_with("input 'x': element type complex64"), "{err}");
     assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 0);
 
     let ok = passthrough(&[("x", tensor(DataType::FLOAT, &[sym("N")]))]);
     let mut opts = ServeOptions::new("c");
     opts.version = "v2".into();
-    let err = repo::write_repository(&ok, &opts, 0, tmp.path()).unwrap_err();
+    let err =
+        repo::write_repository(&ferry_check::validate(&ok), &opts, 0, tmp.path()).unwrap_err();
     assert!(err.to_string().starts_with("model version 'v2'"), "{err}");
     assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 0);
 }
