@@ -36,8 +36,12 @@ pub fn run(args: &Args) -> Result<(), String> {
     let load = LoadOptions { resolve_external: false, ..LoadOptions::default() };
     let loaded = onnx::load_with(&args.model, &load).map_err(|e| e.to_string())?;
     crate::print_warnings(&loaded.warnings);
+    // Edges are labelled with types: inferred ones, so that every edge has one, not only the
+    // few a file declares.
+    let mut model = loaded.model;
+    ferry::infer::infer(&mut model);
     let opts = Options { collapse: args.collapse };
-    let text = if dot { viz::dot(&loaded.model, &opts) } else { viz::svg(&loaded.model, &opts) }
+    let text = if dot { viz::dot(&model, &opts) } else { viz::svg(&model, &opts) }
         .map_err(|e| e.to_string())?;
     onnx::atomic_write(&args.output, |f| f.write_all(text.as_bytes()))
         .map_err(|e| e.to_string())?;

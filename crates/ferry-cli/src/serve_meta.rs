@@ -78,7 +78,11 @@ pub fn run(args: &Args) -> Result<(), String> {
     let load = LoadOptions { resolve_external: args.repo.is_some(), ..LoadOptions::default() };
     let loaded = onnx::load_with(&args.model, &load).map_err(|e| e.to_string())?;
     crate::print_warnings(&loaded.warnings);
-    let model = &loaded.model;
+    // Shapes come from the file's declarations completed by inference (which never contradicts
+    // them): an output declared `float[?,?]` that inference knows as `[N,1000]` is described so.
+    let mut described = loaded.model;
+    ferry::infer::infer(&mut described);
+    let model = &described;
     let max_batch_size = args.max_batch_size.unwrap_or(0);
     match (args.format, &args.repo) {
         (Format::KserveV2, _) => {
