@@ -1,0 +1,171 @@
+//! ferry's optimizer: graph rewrites ("passes") over the IR and a [`PassManager`] that runs them.
+//!
+//! A [`Pass`] rewrites one graph at a time. The manager applies it to the main graph, to every
+//! subgraph (If/Loop/Scan bodies, which belong to their node and are walked recursively) and to
+//! every function body; function bodies are independent and run in parallel with rayon. Results
+//! do not depend on the thread count: each graph is rewritten by one thread, in a fixed order.
+//!
+//! Passes are named as onnxoptimizer/onnxslim users know them; [`all_passes`] lists them in the
+//! default pipeline order. Every pass states its guard conditions (when it leaves a node alone)
+//! in its module documentation.
+//!
+//! Nothing here checks numerics: a pass is correct by its guards and by the golden tests in
+//! `tests/golden/`.
+
+mod eliminate_common_subexpression;
+mod eliminate_deadend;
+mod eliminate_identity;
+mod eliminate_nop_dropout;
+mod eliminate_nop_transpose;
+mod eliminate_unused_initializer;
+mod forward;
+mod fuse_consecutive_transposes;
+mod manager;
+mod rebuild;
+
+pub use eliminate_common_subexpression::EliminateCommonSubexpression;
+pub use eliminate_deadend::EliminateDeadend;
+pub use eliminate_identity::EliminateIdentity;
+pub use eliminate_nop_dropout::EliminateNopDropout;
+pub use eliminate_nop_transpose::EliminateNopTranspose;
+pub use eliminate_unused_initializer::EliminateUnusedInitializer;
+pub use fuse_consecutive_transposes::FuseConsecutiveTransposes;
+pub use manager::{PassManager, PassStats, PipelineReport};
+
+use ferry_ir::Graph;
+use std::cell::Cell;
+use std::collections::HashSet;
+
+/// What a pass run changed: the number of rewrites (nodes removed, rewired or merged, initializers
+/// dropped). Zero means the graph is untouched.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Changed {
+    pub rewrites: usize,
+}
+
+impl Changed {
+    pub const NONE: Changed = Changed { rewrites: 0 };
+
+    pub fn is_changed(self) -> bool {
+        self.rewrites > 0
+    }
+}
+
+impl std::ops::AddAssign for Changed {
+    fn add_assign(&mut self, rhs: Changed) {
+        self.rewrites += rhs.rewrites;
+    }
+}
+
+/// Why a pipeline stopped with an error.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum PassError {
+    /// A pass met a graph it cannot work on (the graph is left as it was).
+    #[error("pass {pass}: {message}")]
+    Failed { pass: String, message: String },
+    /// `verify_each`: after this pass the model breaks rules it did not break before.
+    #[error("pass {pass} broke the model: {}", .problems.join("; "))]
+    Broke { pass: String, problems: Vec<String> },
+    /// An unknown pass name in a pipeline description.
+    #[error("unknown pass '{0}' (see --list-passes)")]
+    UnknownPass(String),
+}
+
+/// What a pass may know about the graph it rewrites.
+pub struct PassCx<'a> {
+    /// The version of the default operator set that applies to the graph (the model's, or the
+    /// function's for a function body), when imported.
+    pub opset: Option<i64>,
+    /// Whether the graph is a subgraph (an If/Loop/Scan body) or a function body. Its outputs
+    /// are then matched by position and read by name from its owner, like a main graph's.
+    pub nested: bool,
+    /// Names that something outside the graphs refers to (training-info bindings): values with
+    /// these names are kept.
+    pub protected: &'a HashSet<String>,
+    /// Rewrites still allowed (`None`: unlimited); see [`PassManager::stop_after`].
+    budget: Cell<Option<usize>>,
+}
+
+impl<'a> PassCx<'a> {
+    pub fn new(opset: Option<i64>, protected: &'a HashSet<String>) -> PassCx<'a> {
+        PassCx { opset, nested: false, protected, budget: Cell::new(None) }
+    }
+
+    /// Limits the rewrites passes may make through this context.
+    pub fn with_budget(self, budget: Option<usize>) -> PassCx<'a> {
+        self.budget.set(budget);
+        self
+    }
+
+    /// Asks to make one rewrite; `false` when the budget is spent (the pass must then leave the
+    /// graph as it is at this point).
+    pub fn allow(&self) -> bool {
+        match self.budget.get() {
+            None => true,
+            Some(0) => false,
+            Some(n) => {
+                self.budget.set(Some(n - 1));
+                true
+            }
+        }
+    }
+
+    /// Whether the budget is spent.
+    pub fn exhausted(&self) -> bool {
+        self.budget.get() == Some(0)
+    }
+
+    pub(crate) fn budget(&self) -> Option<usize> {
+        self.budget.get()
+    }
+
+    pub(crate) fn set_budget(&self, budget: Option<usize>) {
+        self.budget.set(budget);
+    }
+
+    /// The context for a subgraph or function body of this graph, sharing the budget.
+    pub(crate) fn nested(&self, budget: Option<usize>) -> PassCx<'a> {
+        PassCx {
+            opset: self.opset,
+            nested: true,
+            protected: self.protected,
+            budget: Cell::new(budget),
+        }
+    }
+}
+
+/// A rewrite of one graph. The manager applies it to every graph of a model.
+pub trait Pass: Send + Sync {
+    /// The name users select it by (`--passes`), onnxoptimizer's where one exists.
+    fn name(&self) -> &'static str;
+    /// One line for `--list-passes`.
+    fn description(&self) -> &'static str;
+    /// Rewrites `graph` (not its subgraphs: the manager walks those) and says what changed.
+    fn run(&self, graph: &mut Graph, cx: &PassCx) -> Result<Changed, PassError>;
+}
+
+/// Every pass, in the default pipeline order.
+pub fn all_passes() -> Vec<Box<dyn Pass>> {
+    vec![
+        Box::new(EliminateNopDropout),
+        Box::new(EliminateIdentity),
+        Box::new(EliminateNopTranspose),
+        Box::new(FuseConsecutiveTransposes),
+        Box::new(EliminateCommonSubexpression),
+        Box::new(EliminateDeadend),
+        Box::new(EliminateUnusedInitializer),
+    ]
+}
+
+/// The passes named in `names` (in that order), or an error naming the first unknown one.
+pub fn passes_by_name(names: &[&str]) -> Result<Vec<Box<dyn Pass>>, PassError> {
+    names
+        .iter()
+        .map(|n| {
+            all_passes()
+                .into_iter()
+                .find(|p| p.name() == *n)
+                .ok_or_else(|| PassError::UnknownPass(n.to_string()))
+        })
+        .collect()
+}
