@@ -1,4 +1,5 @@
-//! Data movement: Concat, Gather, Slice, Expand, Tile, Transpose, Split, Pad.
+//! Data movement: Concat, Gather, Slice, Expand, Tile, Transpose, Split, Pad (constant, edge,
+//! reflect, wrap).
 
 use crate::array::{Arr, Elem, W, dispatch, from_vec, reshaped};
 use crate::elementwise::broadcast_shapes;
@@ -287,7 +288,7 @@ fn pad(cx: &Cx) -> R<Arr> {
     let a = cx.arr(0)?;
     let rank = a.shape().len();
     let mode = cx.attr_str("mode")?.unwrap_or_else(|| "constant".into());
-    if mode != "constant" {
+    if !matches!(mode.as_str(), "constant" | "edge" | "reflect" | "wrap") {
         return Err(Fail::Unsupported);
     }
     let (pads, value, axes) = if cx.opset < 11 {
@@ -340,6 +341,40 @@ fn pad(cx: &Cx) -> R<Arr> {
         shape.push(d as usize);
     }
     cx.check_shape(&shape)?;
+    if mode != "constant" {
+        // Every output position reads one input position per axis.
+        let mut maps = Vec::with_capacity(rank);
+        for ax in 0..rank {
+            let d = a.shape()[ax] as i128;
+            if d == 0 && shape[ax] > 0 {
+                return invalid(format!("cannot {mode}-pad an empty axis"));
+            }
+            let b = i128::from(begin[ax]);
+            let map: Vec<usize> = (0..shape[ax] as i128)
+                .map(|o| {
+                    let p = o - b;
+                    (match mode.as_str() {
+                        "edge" => p.clamp(0, d - 1),
+                        "wrap" => p.rem_euclid(d),
+                        _ if d == 1 => 0,
+                        _ => {
+                            let period = 2 * (d - 1);
+                            let q = p.rem_euclid(period);
+                            if q >= d { period - q } else { q }
+                        }
+                    }) as usize
+                })
+                .collect();
+            maps.push(map);
+        }
+        return Ok(dispatch!(all, map a, x => {
+            let mut x = x;
+            for (ax, m) in maps.iter().enumerate() {
+                x = x.select(Axis(ax), m);
+            }
+            x
+        }));
+    }
     // The part of the input that survives (negative pads crop) and where it lands.
     let mut src = Vec::with_capacity(rank);
     let mut dst = Vec::with_capacity(rank);

@@ -38,6 +38,14 @@ fn reduce(cx: &Cx) -> R<Arr> {
         })
         .collect();
     cx.check_shape(&out_shape)?;
+    if let Arr::Bool(x) = a {
+        // Bool ReduceMax/ReduceMin (opset 20): any / all.
+        let r = match op {
+            "ReduceMax" | "ReduceMin" => reduce_typed(op, x.mapv(u8::from), &axes, &out_shape)?,
+            _ => return Err(Fail::Unsupported),
+        };
+        return Ok(Arr::Bool(r.mapv(|v| v != 0)));
+    }
     Ok(dispatch!(num, with a, x => crate::movement::wrap(reduce_typed(op, x, &axes, &out_shape)?)))
 }
 

@@ -79,3 +79,44 @@ fn extreme_pads_do_not_overflow() {
     let out = evaluate(&Node::new("Pad"), 13, &[Some(&x), Some(&pads)]).unwrap().unwrap();
     assert_eq!(i64s(&out[0]), vec![2, 3, 0, 0]);
 }
+
+fn ints_attr(name: &str, v: &[i64]) -> Attribute {
+    Attribute::new(name, AttrValue::Ints(v.to_vec()))
+}
+
+#[test]
+fn attribute_forms_of_older_opsets() {
+    let x = i64_tensor(&[2, 3], &[1, 2, 3, 4, 5, 6]);
+    // Unsqueeze/Squeeze took axes as an attribute before opset 13.
+    let node = Node::new("Unsqueeze").with_attr(ints_attr("axes", &[0, -1]));
+    let out = evaluate(&node, 11, &[Some(&x)]).unwrap().unwrap();
+    assert_eq!(out[0].dims, vec![1, 2, 3, 1]);
+    let node = Node::new("Squeeze").with_attr(ints_attr("axes", &[0]));
+    let back = evaluate(&node, 11, &[Some(&out[0])]).unwrap().unwrap();
+    assert_eq!(back[0].dims, vec![2, 3, 1]);
+    // Slice took starts/ends/axes as attributes before opset 10.
+    let node = Node::new("Slice")
+        .with_attr(ints_attr("starts", &[1]))
+        .with_attr(ints_attr("ends", &[i64::MAX]))
+        .with_attr(ints_attr("axes", &[1]));
+    let out = evaluate(&node, 9, &[Some(&x)]).unwrap().unwrap();
+    assert_eq!(i64s(&out[0]), vec![2, 3, 5, 6]);
+    // ReduceSum took axes as an attribute before opset 13; keepdims defaults to 1.
+    let node = Node::new("ReduceSum").with_attr(ints_attr("axes", &[1]));
+    let out = evaluate(&node, 11, &[Some(&x)]).unwrap().unwrap();
+    assert_eq!((out[0].dims.clone(), i64s(&out[0])), (vec![2, 1], vec![6, 15]));
+    // Split took its sizes as an attribute before opset 13.
+    let mut node = Node::new("Split").with_attr(ints_attr("split", &[1, 2]));
+    node.attributes.push(Attribute::new("axis", AttrValue::Int(1)));
+    let err = evaluate(&node, 11, &[Some(&x)]);
+    // A node built without output values declares no outputs: two sizes for zero outputs.
+    assert!(err.is_err());
+    // Pad took pads and value as attributes before opset 11.
+    let node = Node::new("Pad").with_attr(ints_attr("pads", &[0, 1, 0, 0]));
+    let out = evaluate(&node, 2, &[Some(&x)]).unwrap().unwrap();
+    assert_eq!(i64s(&out[0]), vec![0, 1, 2, 3, 0, 4, 5, 6]);
+    // Reshape took the shape as an attribute before opset 5.
+    let node = Node::new("Reshape").with_attr(ints_attr("shape", &[3, -1]));
+    let out = evaluate(&node, 1, &[Some(&x)]).unwrap().unwrap();
+    assert_eq!(out[0].dims, vec![3, 2]);
+}
