@@ -8,6 +8,7 @@ mod convert;
 mod graph;
 mod infer;
 mod info;
+mod optimize;
 mod print;
 mod serve_meta;
 
@@ -81,6 +82,8 @@ enum Command {
     ServeMeta(serve_meta::Args),
     /// Draw a model: SVG laid out by ferry (no Graphviz needed), or Graphviz DOT.
     Graph(graph::Args),
+    /// Simplify a model with the optimizer's passes (not numerically checked yet).
+    Optimize(optimize::Args),
 }
 
 fn main() -> ExitCode {
@@ -95,6 +98,7 @@ fn main() -> ExitCode {
         Command::Infer { input, output } => infer::run(&input, &output).map_err(|e| e.to_string()),
         Command::ServeMeta(args) => serve_meta::run(&args),
         Command::Graph(args) => graph::run(&args),
+        Command::Optimize(args) => optimize::run(&args),
         Command::Convert { input, output, sort, external_data, size_threshold, align, inline } => {
             let layout = convert::layout(&output, external_data, size_threshold, align, inline);
             convert::run(&input, &output, sort, layout).map_err(|e| e.to_string())

@@ -7,6 +7,7 @@ pub use ferry_check as check;
 pub use ferry_infer as infer;
 pub use ferry_ir as ir;
 pub use ferry_onnx as onnx;
+pub use ferry_passes as passes;
 pub use ferry_serving as serving;
 pub use ferry_text as text;
 pub use ferry_viz as viz;
