@@ -131,6 +131,13 @@ def main():
     write("ext_bad_offset.onnx", identity_model(external_tensor("w", [("location", "data16.bin"), ("offset", "-4")])), "'offset' is not a non-negative integer: '-4'")
     write("ext_length_vs_dims.onnx", identity_model(external_tensor("w", [("location", "data16.bin"), ("length", "8")])), "4 elements of FLOAT need 16 bytes of external data, found 8")
     write("ext_not_flagged.onnx", identity_model(external_tensor("w", [("location", "data16.bin")], flag=False)), "has external_data entries but data_location is not EXTERNAL")
+    # Symlinks, committed as such (git keeps them): the final component, and a parent directory
+    # pointing out of testdata/bad/. Hard links cannot be committed (a clone makes two files);
+    # crates/ferry-onnx/tests/bad_input.rs builds that case at run time.
+    os.symlink("data16.bin", os.path.join(OUT, "link_to_data16.bin"))
+    write("ext_symlink_final.onnx", identity_model(external_tensor("w", [("location", "link_to_data16.bin")])), "link_to_data16.bin is a symbolic link")
+    os.symlink(os.path.join("..", "onnx", "external"), os.path.join(OUT, "escape"))
+    write("ext_symlink_parent.onnx", identity_model(external_tensor("w", [("location", "escape/weights.bin")])), "escape is a symbolic link")
     st = TensorProto(name="s", data_type=T.STRING)
     st.dims.extend([1])
     st.data_location = TensorProto.EXTERNAL
