@@ -613,6 +613,29 @@ impl Graph {
         }
     }
 
+    /// Moves the implicit reads of `old` (subgraphs of this graph's nodes reading it from outer
+    /// scope) to `new`. Subgraphs read outer values by name, so `new` must carry the name they
+    /// read; explicit reads are left to [`Graph::replace_all_uses`].
+    pub fn replace_implicit_uses(&mut self, old: ValueId, new: ValueId) {
+        if old == new {
+            return;
+        }
+        let implicit: Vec<Use> =
+            self.values[old].uses.iter().filter(|u| u.slot == UseSlot::Implicit).copied().collect();
+        for u in implicit {
+            self.remove_use(old, u);
+            let list = &mut self.nodes[u.node].implicit_inputs;
+            if list.contains(&new) {
+                list.retain(|&v| v != old);
+            } else {
+                for v in list.iter_mut().filter(|v| **v == old) {
+                    *v = new;
+                }
+                self.values[new].uses.push(u);
+            }
+        }
+    }
+
     /// Removes `node`: its input uses are dropped and its output values become `Undefined`
     /// (removed outright when nothing reads them and no list mentions them).
     pub fn remove_node(&mut self, node: NodeId) -> Node {

@@ -18,6 +18,8 @@ mod eliminate_identity;
 mod eliminate_nop_dropout;
 mod eliminate_nop_transpose;
 mod eliminate_unused_initializer;
+mod fold_constants;
+mod fold_shapes;
 mod forward;
 mod fuse_consecutive_transposes;
 mod manager;
@@ -29,6 +31,8 @@ pub use eliminate_identity::EliminateIdentity;
 pub use eliminate_nop_dropout::EliminateNopDropout;
 pub use eliminate_nop_transpose::EliminateNopTranspose;
 pub use eliminate_unused_initializer::EliminateUnusedInitializer;
+pub use fold_constants::FoldConstants;
+pub use fold_shapes::FoldShapes;
 pub use fuse_consecutive_transposes::FuseConsecutiveTransposes;
 pub use manager::{PassManager, PassStats, PipelineReport};
 
@@ -142,6 +146,12 @@ pub trait Pass: Send + Sync {
     fn description(&self) -> &'static str;
     /// Rewrites `graph` (not its subgraphs: the manager walks those) and says what changed.
     fn run(&self, graph: &mut Graph, cx: &PassCx) -> Result<Changed, PassError>;
+    /// Rewrites that need the whole model (its inferred types, or to tell function bodies from
+    /// subgraphs) go here: called once per round, before `run` visits the graphs. `cx` is the
+    /// main graph's. Default: nothing.
+    fn run_model(&self, _model: &mut ferry_ir::Model, _cx: &PassCx) -> Result<Changed, PassError> {
+        Ok(Changed::NONE)
+    }
 }
 
 /// Every pass, in the default pipeline order.
@@ -152,6 +162,8 @@ pub fn all_passes() -> Vec<Box<dyn Pass>> {
         Box::new(EliminateNopTranspose),
         Box::new(FuseConsecutiveTransposes),
         Box::new(EliminateCommonSubexpression),
+        Box::new(FoldConstants::default()),
+        Box::new(FoldShapes),
         Box::new(EliminateDeadend),
         Box::new(EliminateUnusedInitializer),
     ]

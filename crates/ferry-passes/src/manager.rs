@@ -158,7 +158,9 @@ fn run_on_model(
             .and_then(|o| o.version)
             .or(model_opset)
     };
-    let mut total = Changed::NONE;
+    let model_cx = PassCx::new(model_opset, protected).with_budget(budget);
+    let mut total = pass.run_model(model, &model_cx)?;
+    let budget = model_cx.budget();
     if budget.is_some() {
         // Sequential, so the limit is consumed in one fixed order.
         let mut left = budget;
