@@ -21,7 +21,9 @@ mod eliminate_unused_initializer;
 mod fold_constants;
 mod fold_shapes;
 mod forward;
+mod fuse_bn;
 mod fuse_consecutive_transposes;
+mod fuse_gemm;
 mod manager;
 mod rebuild;
 
@@ -33,7 +35,9 @@ pub use eliminate_nop_transpose::EliminateNopTranspose;
 pub use eliminate_unused_initializer::EliminateUnusedInitializer;
 pub use fold_constants::FoldConstants;
 pub use fold_shapes::FoldShapes;
+pub use fuse_bn::FuseBnIntoConv;
 pub use fuse_consecutive_transposes::FuseConsecutiveTransposes;
+pub use fuse_gemm::FuseMatmulAddIntoGemm;
 pub use manager::{PassManager, PassStats, PipelineReport};
 
 use ferry_ir::Graph;
@@ -161,6 +165,8 @@ pub fn all_passes() -> Vec<Box<dyn Pass>> {
         Box::new(EliminateIdentity),
         Box::new(EliminateNopTranspose),
         Box::new(FuseConsecutiveTransposes),
+        Box::new(FuseBnIntoConv),
+        Box::new(FuseMatmulAddIntoGemm),
         Box::new(EliminateCommonSubexpression),
         Box::new(FoldConstants::default()),
         Box::new(FoldShapes),

@@ -1,0 +1,215 @@
+#!/usr/bin/env python3
+"""Numeric check of ferry's fusion passes (fuse_bn_into_conv, fuse_matmul_add_into_gemm) with
+onnxruntime.
+
+Builds small float32 models with onnx.helper and random weights (fixed seed): Conv+BN (with and
+without a Conv bias, 1-D and 2-D, grouped and strided), ConvTranspose+BN (group 1, 2 and 3, with
+and without bias), MatMul+Add (bias [N], [1,N], [M,N], bias first). Each is optimized with
+`ferry optimize --passes <the pass>`; the script checks that the pass rewrote it (the fused op
+count dropped) and that onnxruntime (graph optimizations off) gives the same outputs before and
+after on random inputs within rtol 1e-4 / atol 1e-5.
+
+Usage (onnx, onnxruntime, numpy; /work/shared/anchors/setup.sh prints a venv):
+    python scripts/check_fusions_ort.py [--ferry target/release/ferry] [--keep DIR]
+Exit status 1 when any case differs, is not rewritten, or `ferry optimize` fails.
+"""
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+from onnx import TensorProto, helper, numpy_helper
+
+RTOL, ATOL = 1e-4, 1e-5
+OPSET = 17
+
+
+def init(name, arr):
+    return numpy_helper.from_array(np.asarray(arr, dtype=np.float32), name)
+
+
+def model(nodes, inputs, outputs, inits):
+    g = helper.make_graph(nodes, "g", inputs, outputs, inits)
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", OPSET)])
+    m.ir_version = 8
+    onnx.checker.check_model(m, full_check=True)
+    return m
+
+
+def out_info(name, rank):
+    """A float output of known rank and unknown dims."""
+    return helper.make_tensor_value_info(name, TensorProto.FLOAT, [None] * rank)
+
+
+def bn_params(rng, c, prefix="bn"):
+    return [
+        init(f"{prefix}_scale", rng.uniform(0.5, 2.0, c)),
+        init(f"{prefix}_bias", rng.standard_normal(c)),
+        init(f"{prefix}_mean", rng.standard_normal(c)),
+        init(f"{prefix}_var", rng.uniform(0.1, 3.0, c)),
+    ]
+
+
+def conv_bn(rng, *, c_in, c_out, group, k, spatial, bias, stride=1):
+    shape = [1, c_in] + [7] * spatial
+    w = rng.standard_normal([c_out, c_in // group] + [k] * spatial)
+    inits = [init("W", w)] + bn_params(rng, c_out)
+    conv_in = ["X", "W"]
+    if bias:
+        inits.append(init("B", rng.standard_normal(c_out)))
+        conv_in.append("B")
+    nodes = [
+        helper.make_node("Conv", conv_in, ["C"], group=group, strides=[stride] * spatial),
+        helper.make_node(
+            "BatchNormalization",
+            ["C", "bn_scale", "bn_bias", "bn_mean", "bn_var"],
+            ["Y"],
+            epsilon=1e-3,
+        ),
+        helper.make_node("Relu", ["Y"], ["R"]),
+    ]
+    x = helper.make_tensor_value_info("X", TensorProto.FLOAT, shape)
+    r = out_info("R", 2 + spatial)
+    return model(nodes, [x], [r], inits), {"X": shape}
+
+
+def convt_bn(rng, *, c_in, c_out, group, k, bias, stride=2, bn_output=True):
+    shape = [1, c_in, 5, 6]
+    w = rng.standard_normal([c_in, c_out // group, k, k])
+    inits = [init("W", w)] + bn_params(rng, c_out)
+    conv_in = ["X", "W"]
+    if bias:
+        inits.append(init("B", rng.standard_normal(c_out)))
+        conv_in.append("B")
+    nodes = [
+        helper.make_node("ConvTranspose", conv_in, ["C"], group=group, strides=[stride, stride]),
+        helper.make_node(
+            "BatchNormalization", ["C", "bn_scale", "bn_bias", "bn_mean", "bn_var"], ["Y"]
+        ),
+    ]
+    x = helper.make_tensor_value_info("X", TensorProto.FLOAT, shape)
+    y = out_info("Y", 4)
+    return model(nodes, [x], [y], inits), {"X": shape}
+
+
+def matmul_add(rng, *, m, k, n, c_shape, bias_first=False):
+    shape = [m, k]
+    inits = [init("B", rng.standard_normal([k, n])), init("C", rng.standard_normal(c_shape))]
+    add_in = ["C", "M"] if bias_first else ["M", "C"]
+    nodes = [
+        helper.make_node("MatMul", ["X", "B"], ["M"]),
+        helper.make_node("Add", add_in, ["Y"]),
+    ]
+    x = helper.make_tensor_value_info("X", TensorProto.FLOAT, shape)
+    y = helper.make_tensor_value_info("Y", TensorProto.FLOAT, [m, n])
+    return model(nodes, [x], [y], inits), {"X": shape}
+
+
+def cases(rng):
+    bn = "fuse_bn_into_conv"
+    gemm = "fuse_matmul_add_into_gemm"
+    yield "conv2d+bn", bn, "BatchNormalization", conv_bn(
+        rng, c_in=3, c_out=8, group=1, k=3, spatial=2, bias=True
+    )
+    yield "conv2d(no bias)+bn", bn, "BatchNormalization", conv_bn(
+        rng, c_in=4, c_out=6, group=1, k=3, spatial=2, bias=False, stride=2
+    )
+    yield "conv2d(group 2)+bn", bn, "BatchNormalization", conv_bn(
+        rng, c_in=4, c_out=6, group=2, k=3, spatial=2, bias=True
+    )
+    yield "conv2d(depthwise)+bn", bn, "BatchNormalization", conv_bn(
+        rng, c_in=5, c_out=5, group=5, k=3, spatial=2, bias=False
+    )
+    yield "conv1d+bn", bn, "BatchNormalization", conv_bn(
+        rng, c_in=3, c_out=4, group=1, k=3, spatial=1, bias=True
+    )
+    yield "convT+bn", bn, "BatchNormalization", convt_bn(
+        rng, c_in=3, c_out=4, group=1, k=3, bias=True
+    )
+    yield "convT(no bias)+bn", bn, "BatchNormalization", convt_bn(
+        rng, c_in=3, c_out=5, group=1, k=2, bias=False
+    )
+    yield "convT(group 2)+bn", bn, "BatchNormalization", convt_bn(
+        rng, c_in=4, c_out=6, group=2, k=3, bias=True
+    )
+    yield "convT(group 3, no bias)+bn", bn, "BatchNormalization", convt_bn(
+        rng, c_in=6, c_out=9, group=3, k=2, bias=False
+    )
+    yield "matmul+add [N]", gemm, "MatMul", matmul_add(rng, m=5, k=7, n=3, c_shape=[3])
+    yield "matmul+add [1,N] bias first", gemm, "MatMul", matmul_add(
+        rng, m=5, k=7, n=3, c_shape=[1, 3], bias_first=True
+    )
+    yield "matmul+add [M,N]", gemm, "MatMul", matmul_add(rng, m=4, k=6, n=2, c_shape=[4, 2])
+    yield "matmul+add [M,1]", gemm, "MatMul", matmul_add(rng, m=4, k=6, n=2, c_shape=[4, 1])
+
+
+def session(path):
+    opts = ort.SessionOptions()
+    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+    opts.log_severity_level = 3
+    return ort.InferenceSession(path, opts, providers=["CPUExecutionProvider"])
+
+
+def count(path, op):
+    return sum(1 for n in onnx.load(path).graph.node if n.op_type == op)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--ferry", default="target/release/ferry")
+    ap.add_argument("--keep", help="write the models here instead of a temporary directory")
+    ap.add_argument("-n", type=int, default=3, help="random inputs per case")
+    args = ap.parse_args()
+    rng = np.random.default_rng(0)
+    failures = 0
+    with tempfile.TemporaryDirectory() as tmp:
+        out_dir = args.keep or tmp
+        os.makedirs(out_dir, exist_ok=True)
+        for name, pass_name, fused_op, (m, shapes) in cases(rng):
+            stem = name.replace(" ", "_").replace("+", "_").replace("(", "").replace(")", "")
+            stem = stem.replace(",", "").replace("[", "").replace("]", "")
+            src = os.path.join(out_dir, f"{stem}.onnx")
+            dst = os.path.join(out_dir, f"{stem}.opt.onnx")
+            onnx.save(m, src)
+            r = subprocess.run(
+                [args.ferry, "optimize", "--passes", pass_name, src, dst],
+                capture_output=True,
+                text=True,
+            )
+            if r.returncode != 0:
+                print(f"FAIL  {name}: ferry optimize: {r.stderr.strip()}")
+                failures += 1
+                continue
+            before, after = count(src, fused_op), count(dst, fused_op)
+            if after >= before:
+                print(f"FAIL  {name}: not rewritten ({fused_op} {before} -> {after})")
+                failures += 1
+                continue
+            a, b = session(src), session(dst)
+            worst = 0.0
+            ok = True
+            for _ in range(args.n):
+                feeds = {k: rng.standard_normal(s).astype(np.float32) for k, s in shapes.items()}
+                for o, x, y in zip(a.get_outputs(), a.run(None, feeds), b.run(None, feeds)):
+                    if x.shape != y.shape or not np.allclose(x, y, rtol=RTOL, atol=ATOL):
+                        ok = False
+                    if x.shape == y.shape:
+                        err = np.abs(x - y) / (ATOL + RTOL * np.abs(y))
+                        worst = max(worst, float(err.max(initial=0.0)))
+            status = "ok   " if ok else "FAIL "
+            failures += not ok
+            print(
+                f"{status} {name}: {fused_op} {before} -> {after}, "
+                f"max |diff| / (atol + rtol*|ref|) = {worst:.3g}"
+            )
+    print(f"{failures} failure(s)")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
