@@ -4,41 +4,16 @@
 //! as unsupported, not failures.
 
 use bytes::Bytes;
-use ferry_ir::{DataType, Initializer, Tensor, TensorData, TypeKind};
+use ferry_ir::{DataType, Initializer, Tensor, TypeKind};
 use ferry_onnx::proto::TensorProto;
 use prost::Message;
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
-/// A decoded `TensorProto` as an IR tensor (the node tests store no external data).
-fn tensor_from_proto(tp: TensorProto) -> Tensor {
-    let data = if let Some(raw) = tp.raw_data {
-        TensorData::Raw(raw)
-    } else if !tp.float_data.is_empty() {
-        TensorData::Float(tp.float_data)
-    } else if !tp.int32_data.is_empty() {
-        TensorData::Int32(tp.int32_data)
-    } else if !tp.int64_data.is_empty() {
-        TensorData::Int64(tp.int64_data)
-    } else if !tp.double_data.is_empty() {
-        TensorData::Double(tp.double_data)
-    } else if !tp.uint64_data.is_empty() {
-        TensorData::Uint64(tp.uint64_data)
-    } else if !tp.string_data.is_empty() {
-        TensorData::String(tp.string_data)
-    } else {
-        TensorData::None
-    };
-    let mut t = Tensor::from_raw("", DataType(tp.data_type.unwrap_or(0)), tp.dims, Bytes::new());
-    t.name = tp.name;
-    t.data = data;
-    t
-}
-
 fn read_pb(path: &Path) -> Option<Tensor> {
     let bytes = std::fs::read(path).ok()?;
     let tp = TensorProto::decode(Bytes::from(bytes)).ok()?;
-    Some(tensor_from_proto(tp))
+    ferry_onnx::import_tensor(tp).ok()
 }
 
 /// Compares element by element; `Err` says where they differ.

@@ -99,6 +99,15 @@ fn short_decode_error(e: &prost::DecodeError) -> String {
 }
 
 /// Builds the IR from a decoded `ModelProto`.
+/// Builds an IR tensor from a decoded `TensorProto` (a test-data file, an attribute value) with
+/// the importer's own checks. External references are kept as written, never opened.
+pub fn import_tensor(tp: proto::TensorProto) -> Result<ferry_ir::Tensor> {
+    let mut resolver = Resolver::new(None, false);
+    let mut importer =
+        Importer { external: &mut resolver, sort_nodes: false, warnings: Vec::new() };
+    importer.tensor(tp, &|| "tensor".to_string())
+}
+
 pub fn import(
     proto: proto::ModelProto,
     dir: Option<PathBuf>,

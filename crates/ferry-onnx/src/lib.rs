@@ -17,8 +17,8 @@ mod unknown;
 pub use error::{Error, Result};
 pub use import::MAX_GRAPH_DEPTH;
 pub use io::{
-    LoadOptions, Loaded, decode, import, is_contained, load, load_bytes, load_with, to_bytes,
-    to_proto,
+    LoadOptions, Loaded, decode, import, import_tensor, is_contained, load, load_bytes, load_with,
+    to_bytes, to_proto,
 };
 pub use save::{DataLayout, SaveOptions, SaveReport, atomic_write, save, save_with};
 
