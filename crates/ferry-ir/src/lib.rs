@@ -9,6 +9,7 @@
 
 pub mod arena;
 mod attr;
+mod bind;
 mod calls;
 mod dtype;
 mod graph;

@@ -232,7 +232,7 @@ impl Importer<'_> {
                 let v = if name.is_empty() {
                     None
                 } else {
-                    Some(resolve(&mut g, &mut names, name, outer))
+                    Some(g.bind_name(&mut names, name, |n| outer.is_some_and(|s| s.contains(n))))
                 };
                 g.push_node_input(*id, v);
             }
@@ -257,7 +257,7 @@ impl Importer<'_> {
             let mut seen = HashSet::default();
             let mut implicit = Vec::new();
             for name in captured {
-                let v = resolve(&mut g, &mut names, &name, outer);
+                let v = g.bind_name(&mut names, &name, |n| outer.is_some_and(|s| s.contains(n)));
                 if seen.insert(v) {
                     implicit.push(v);
                 }
@@ -267,11 +267,11 @@ impl Importer<'_> {
 
         for (i, vi) in gp.output.into_iter().enumerate() {
             let (name, info) = value_info(vi);
-            let v = resolve(&mut g, &mut names, &name, outer);
+            let v = g.bind_name(&mut names, &name, |n| outer.is_some_and(|s| s.contains(n)));
             // List first: adding an output drops the overrides of that list, and this entry's
             // own override must survive.
             g.add_output(v);
-            declare(&mut g, &mut declared, v, DeclSite::Output, i, info);
+            g.record_declaration(&mut declared, v, DeclSite::Output, i, info);
         }
         for (i, vi) in gp.value_info.into_iter().enumerate() {
             let (name, info) = value_info(vi);
@@ -283,7 +283,7 @@ impl Importer<'_> {
                     v
                 }
             };
-            declare(&mut g, &mut declared, v, DeclSite::ValueInfo, i, info);
+            g.record_declaration(&mut declared, v, DeclSite::ValueInfo, i, info);
             g.add_value_info(v);
         }
 
@@ -489,41 +489,6 @@ impl Importer<'_> {
         };
         crate::guard::check_tensor(&t, &name).map_err(|m| Error::invalid(path(), m))?;
         Ok(t)
-    }
-}
-
-/// Finds the value `name` refers to: local, captured from an enclosing graph, or (when nothing
-/// defines it) a fresh `Undefined` value that the checker will report.
-fn resolve(
-    g: &mut Graph,
-    names: &mut HashMap<String, ValueId>,
-    name: &str,
-    outer: Option<&Scope<'_>>,
-) -> ValueId {
-    if let Some(&v) = names.get(name) {
-        return v;
-    }
-    let v = if outer.is_some_and(|s| s.contains(name)) {
-        g.add_capture(name)
-    } else {
-        g.add_undefined(name)
-    };
-    names.insert(name.to_string(), v);
-    v
-}
-
-fn declare(
-    g: &mut Graph,
-    declared: &mut HashSet<ValueId>,
-    v: ValueId,
-    site: DeclSite,
-    index: usize,
-    info: ValueInfo,
-) {
-    if declared.insert(v) {
-        g.value_mut(v).info = info;
-    } else if g.value(v).info != info {
-        g.set_decl_override(site, index, info);
     }
 }
 

@@ -166,8 +166,9 @@ impl Builder<'_> {
 
         for (id, _, inputs, _) in &pending {
             for name in inputs {
-                let v =
-                    (!name.text.is_empty()).then(|| resolve(&mut g, &mut names, &name.text, outer));
+                let v = (!name.text.is_empty()).then(|| {
+                    g.bind_name(&mut names, &name.text, |n| outer.is_some_and(|s| s.contains(n)))
+                });
                 g.push_node_input(*id, v);
             }
         }
@@ -186,17 +187,17 @@ impl Builder<'_> {
             }
             g.node_mut(id).attributes = built;
             for name in captured {
-                let v = resolve(&mut g, &mut names, &name, outer);
+                let v = g.bind_name(&mut names, &name, |n| outer.is_some_and(|s| s.contains(n)));
                 g.add_implicit_input(id, v);
             }
         }
 
         for (i, d) in ast.outputs.into_iter().enumerate() {
-            let v = resolve(&mut g, &mut names, &d.name.text, outer);
+            let v = g.bind_name(&mut names, &d.name.text, |n| outer.is_some_and(|s| s.contains(n)));
             // Listed first: `add_output` drops the list's overrides, so one recorded before it
             // would be lost (ferry-onnx's importer declares first, and loses them).
             g.add_output(v);
-            declare(&mut g, &mut declared, v, DeclSite::Output, i, info(d.ty));
+            g.record_declaration(&mut declared, v, DeclSite::Output, i, info(d.ty));
         }
         for (i, d) in ast.value_info.into_iter().enumerate() {
             let v = match names.get(&d.name.text) {
@@ -207,7 +208,7 @@ impl Builder<'_> {
                     v
                 }
             };
-            declare(&mut g, &mut declared, v, DeclSite::ValueInfo, i, info(d.ty));
+            g.record_declaration(&mut declared, v, DeclSite::ValueInfo, i, info(d.ty));
             g.add_value_info(v);
         }
 
@@ -243,41 +244,4 @@ impl Builder<'_> {
 
 fn info(ty: Option<ferry_ir::Type>) -> ValueInfo {
     ValueInfo { ty, ..ValueInfo::default() }
-}
-
-/// The value `name` refers to: local, captured from an enclosing graph, or a fresh `Undefined`
-/// value for the checker to report.
-fn resolve(
-    g: &mut Graph,
-    names: &mut HashMap<String, ValueId>,
-    name: &str,
-    outer: Option<&Scope<'_>>,
-) -> ValueId {
-    if let Some(&v) = names.get(name) {
-        return v;
-    }
-    let v = if outer.is_some_and(|s| s.contains(name)) {
-        g.add_capture(name)
-    } else {
-        g.add_undefined(name)
-    };
-    names.insert(name.to_string(), v);
-    v
-}
-
-/// Records a declaration: the first one of a value is its info, a differing later one an
-/// override at its site.
-fn declare(
-    g: &mut Graph,
-    declared: &mut HashSet<ValueId>,
-    v: ValueId,
-    site: DeclSite,
-    index: usize,
-    info: ValueInfo,
-) {
-    if declared.insert(v) {
-        g.value_mut(v).info = info;
-    } else if g.value(v).info != info {
-        g.set_decl_override(site, index, info);
-    }
 }
