@@ -99,7 +99,6 @@ impl<'m> Driver<'m> {
         let mut names: Option<HashMap<String, ValueId>> = None;
         for id in ids {
             let node = g.node(id);
-            let label = node.label();
             let input_facts: Vec<Option<Fact>> =
                 node.inputs().iter().map(|v| v.map(|v| facts[v.index()].clone())).collect();
             let n_out = node.outputs().len();
@@ -109,7 +108,13 @@ impl<'m> Driver<'m> {
             let node = g.node(id);
             let result: Result<Vec<Fact>, Stop> = if let Some(f) = self.functions.get(&key).copied()
             {
-                self.call_function(f, &attrs, &input_facts, n_out, &format!("{path} / {label}"))
+                self.call_function(
+                    f,
+                    &attrs,
+                    &input_facts,
+                    n_out,
+                    &format!("{path} / {}", node.label()),
+                )
             } else if let Some(op) = ops::lookup(&domain, &node.op_type) {
                 // The attributes are taken out of the node while it is inferred: look at them.
                 let has_subgraphs = attrs
@@ -126,9 +131,10 @@ impl<'m> Driver<'m> {
                         None => outer(name),
                     }
                 };
-                let sub_path = format!("{path} / {label}");
+                // Node labels are built only when needed: this loop runs for every node.
+                let sub_path = || format!("{path} / {}", node.label());
                 let mut sub = |sg: &mut Graph, ins: Vec<Fact>| -> Result<Vec<Fact>, String> {
-                    Ok(self.graph(sg, &sub_path, Some(ins), &local, bindings, write))
+                    Ok(self.graph(sg, &sub_path(), Some(ins), &local, bindings, write))
                 };
                 let mut ctx = Ctx {
                     node,
@@ -155,7 +161,7 @@ impl<'m> Driver<'m> {
             let outputs = match result {
                 Ok(o) => o,
                 Err(Stop::Invalid(msg)) => {
-                    self.diag(path, Some(label.clone()), "shape-inference", msg);
+                    self.diag(path, Some(g.node(id).label()), "shape-inference", msg);
                     vec![Fact::default(); n_out]
                 }
                 Err(Stop::Unknown) => vec![Fact::default(); n_out],
@@ -174,7 +180,7 @@ impl<'m> Driver<'m> {
                         let name = g.value(*v).name.clone();
                         self.diag(
                             path,
-                            Some(label.clone()),
+                            Some(g.node(id).label()),
                             "type-conflict",
                             format!("output '{name}': {msg}"),
                         );
