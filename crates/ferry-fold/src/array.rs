@@ -138,6 +138,7 @@ pub(crate) enum Arr {
 ///
 /// - `map x, a => body`: `body` makes an array of the same element type, re-wrapped;
 /// - `with x, a => body`: `body` is the result as is;
+/// - `each x, a => body`: like `with`, without the failure arm (for `all`, which is exhaustive);
 /// - `vec xs, v => body`: `xs` is a `Vec<Arr>` that must share one element type; `v` is the
 ///   `Vec<ArrayD<T>>`, and `body` is the result.
 ///
@@ -165,6 +166,12 @@ macro_rules! dispatch {
             $($crate::array::Arr::$var($a) => $crate::array::Arr::$var($body),)*
             #[allow(unreachable_patterns)]
             _ => return Err($crate::Fail::Unsupported),
+        }
+    };
+    // `each` is `with` without the fallback arm: with `all` it is exhaustive and cannot fail.
+    (@list [$($var:ident $t:ty),*], each $x:expr, $a:ident => $body:expr) => {
+        match $x {
+            $($crate::array::Arr::$var($a) => $body,)*
         }
     };
     (@list [$($var:ident $t:ty),*], with $x:expr, $a:ident => $body:expr) => {
@@ -203,39 +210,11 @@ impl Arr {
         fn dt<T: Elem>(_: &ArrayD<T>) -> DataType {
             T::DT
         }
-        match self {
-            Arr::Bool(a) => dt(a),
-            Arr::U8(a) => dt(a),
-            Arr::I8(a) => dt(a),
-            Arr::U16(a) => dt(a),
-            Arr::I16(a) => dt(a),
-            Arr::I32(a) => dt(a),
-            Arr::I64(a) => dt(a),
-            Arr::U32(a) => dt(a),
-            Arr::U64(a) => dt(a),
-            Arr::F16(a) => dt(a),
-            Arr::BF16(a) => dt(a),
-            Arr::F32(a) => dt(a),
-            Arr::F64(a) => dt(a),
-        }
+        dispatch!(all, each self, a => dt(a))
     }
 
     pub fn shape(&self) -> &[usize] {
-        match self {
-            Arr::Bool(a) => a.shape(),
-            Arr::U8(a) => a.shape(),
-            Arr::I8(a) => a.shape(),
-            Arr::U16(a) => a.shape(),
-            Arr::I16(a) => a.shape(),
-            Arr::I32(a) => a.shape(),
-            Arr::I64(a) => a.shape(),
-            Arr::U32(a) => a.shape(),
-            Arr::U64(a) => a.shape(),
-            Arr::F16(a) => a.shape(),
-            Arr::BF16(a) => a.shape(),
-            Arr::F32(a) => a.shape(),
-            Arr::F64(a) => a.shape(),
-        }
+        dispatch!(all, each self, a => a.shape())
     }
 
     pub fn len(&self) -> usize {
@@ -255,21 +234,7 @@ impl Arr {
         fn go<T: Elem>(a: &ArrayD<T>) -> Vec<W> {
             a.iter().map(|x| x.to_w()).collect()
         }
-        match self {
-            Arr::Bool(a) => go(a),
-            Arr::U8(a) => go(a),
-            Arr::I8(a) => go(a),
-            Arr::U16(a) => go(a),
-            Arr::I16(a) => go(a),
-            Arr::I32(a) => go(a),
-            Arr::I64(a) => go(a),
-            Arr::U32(a) => go(a),
-            Arr::U64(a) => go(a),
-            Arr::F16(a) => go(a),
-            Arr::BF16(a) => go(a),
-            Arr::F32(a) => go(a),
-            Arr::F64(a) => go(a),
-        }
+        dispatch!(all, each self, a => go(a))
     }
 
     /// The elements of an integer tensor as i64 (shape and axes inputs).
@@ -406,21 +371,7 @@ pub(crate) fn encode(a: &Arr) -> Tensor {
         }
         (T::DT, a.shape().iter().map(|&d| d as i64).collect(), Bytes::from(out))
     }
-    let (dt, dims, data) = match a {
-        Arr::Bool(a) => go(a),
-        Arr::U8(a) => go(a),
-        Arr::I8(a) => go(a),
-        Arr::U16(a) => go(a),
-        Arr::I16(a) => go(a),
-        Arr::I32(a) => go(a),
-        Arr::I64(a) => go(a),
-        Arr::U32(a) => go(a),
-        Arr::U64(a) => go(a),
-        Arr::F16(a) => go(a),
-        Arr::BF16(a) => go(a),
-        Arr::F32(a) => go(a),
-        Arr::F64(a) => go(a),
-    };
+    let (dt, dims, data) = dispatch!(all, each a, a => go(a));
     let mut t = Tensor::from_raw("", dt, dims, data);
     t.name = None;
     t
