@@ -7,9 +7,11 @@ use ferry_ir::{AttrValue, Attribute, DataType, Graph, Node, Tensor};
 use ferry_ops::{AttrDefault, OpSchema};
 use std::collections::HashMap;
 
-/// Infers a subgraph (attribute `name`, graph `index` of it) given facts for its formal inputs;
-/// returns facts for its outputs. Provided by the driver.
-pub type SubgraphFn<'a> = dyn FnMut(&mut Graph, Vec<Fact>) -> Result<Vec<Fact>, String> + 'a;
+/// Infers a subgraph given facts for its formal inputs; returns facts for its outputs. Provided
+/// by the driver. The flag says whether the graph is the node's own attribute (`true`) or a
+/// probe copy (`false`, e.g. a loop body inferred for one iteration): only facts about the
+/// model's own graphs, inferred for their general inputs, may be kept (see [`crate::facts`]).
+pub type SubgraphFn<'a> = dyn FnMut(&mut Graph, Vec<Fact>, bool) -> Result<Vec<Fact>, String> + 'a;
 
 /// Why an inference function stopped without (all) its outputs.
 #[derive(Debug, PartialEq)]
@@ -183,7 +185,7 @@ impl<'a> Ctx<'a> {
         let AttrValue::Graph(g) = &mut self.attrs[i].value else {
             return Err(Stop::Invalid(format!("no graph attribute '{name}'")));
         };
-        (self.subgraph)(g, inputs).map_err(Stop::Invalid)
+        (self.subgraph)(g, inputs, true).map_err(Stop::Invalid)
     }
 
     /// The formal inputs of graph attribute `name` (their count, for building input facts).

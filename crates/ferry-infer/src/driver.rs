@@ -23,6 +23,15 @@ pub(crate) struct Driver<'m> {
     depth: usize,
     /// Counter for the fresh symbols given to dimensions nothing determines.
     fresh: usize,
+    /// Initializers that are also graph inputs are read as unknown inputs, not as their
+    /// defaults (for rewrites, which must hold whatever a caller passes).
+    pub ignore_input_defaults: bool,
+    /// When set, the facts about every value of each graph of the model inferred in place
+    /// (the main graph, If branches, ...), keyed by the graph's address.
+    pub keep: Option<HashMap<usize, Vec<Fact>>>,
+    /// Whether the graph being inferred is one of the model's own, reached from the main
+    /// graph through subgraphs inferred in place (not a probe copy, not a function body).
+    in_place: bool,
 }
 
 const MAX_DEPTH: usize = 64;
@@ -30,7 +39,16 @@ const MAX_DEPTH: usize = 64;
 impl<'m> Driver<'m> {
     pub fn new(opsets: HashMap<String, i64>, functions: &'m [Function]) -> Driver<'m> {
         let functions = functions.iter().map(|f| (f.key(), f)).collect();
-        Driver { opsets, functions, report: Report::default(), depth: 0, fresh: 0 }
+        Driver {
+            opsets,
+            functions,
+            report: Report::default(),
+            depth: 0,
+            fresh: 0,
+            ignore_input_defaults: false,
+            keep: None,
+            in_place: true,
+        }
     }
 
     fn diag(&mut self, graph: &str, node: Option<String>, rule: &'static str, message: String) {
@@ -83,6 +101,7 @@ impl<'m> Driver<'m> {
                 // onnx's inference, ferry reasons with the default (before IR 4 every weight is
                 // such an input, and shapes are computed from them); the declared type, when
                 // there is one, still wins over the default's shape.
+                (Some(Initializer::Dense(_)), ValueDef::Input) if self.ignore_input_defaults => {}
                 (Some(Initializer::Dense(t)), ValueDef::Input) => {
                     let k = konst::from_tensor(t);
                     let f = &mut facts[id.index()];
@@ -133,9 +152,14 @@ impl<'m> Driver<'m> {
                 };
                 // Node labels are built only when needed: this loop runs for every node.
                 let sub_path = || format!("{path} / {}", node.label());
-                let mut sub = |sg: &mut Graph, ins: Vec<Fact>| -> Result<Vec<Fact>, String> {
-                    Ok(self.graph(sg, &sub_path(), Some(ins), &local, bindings, write))
-                };
+                let mut sub =
+                    |sg: &mut Graph, ins: Vec<Fact>, own: bool| -> Result<Vec<Fact>, String> {
+                        let outer_in_place = self.in_place;
+                        self.in_place = outer_in_place && own;
+                        let outs = self.graph(sg, &sub_path(), Some(ins), &local, bindings, write);
+                        self.in_place = outer_in_place;
+                        Ok(outs)
+                    };
                 let mut ctx = Ctx {
                     node,
                     attrs: &mut attrs,
@@ -211,7 +235,13 @@ impl<'m> Driver<'m> {
         if write {
             record_value_info(g);
         }
-        g.outputs().iter().map(|v| facts[v.index()].clone()).collect()
+        let outputs = g.outputs().iter().map(|v| facts[v.index()].clone()).collect();
+        if self.in_place
+            && let Some(keep) = &mut self.keep
+        {
+            keep.insert(g as *const Graph as usize, facts);
+        }
+        outputs
     }
 
     /// Gives every dimension of a node output that nothing determines a fresh symbol of its
@@ -259,6 +289,7 @@ impl<'m> Driver<'m> {
         let mut body = f.body.clone();
         let ins = inputs.iter().map(|i| i.clone().unwrap_or_default()).collect();
         self.depth += 1;
+        let outer_in_place = std::mem::replace(&mut self.in_place, false);
         // Function bodies may import their own opsets.
         let saved = self.opsets.clone();
         for o in &f.opset_imports {
@@ -266,6 +297,7 @@ impl<'m> Driver<'m> {
         }
         let outs = self.graph(&mut body, path, Some(ins), &|_| None, Some(&bindings), false);
         self.opsets = saved;
+        self.in_place = outer_in_place;
         self.depth -= 1;
         let mut outs = outs;
         outs.resize(n_out, Fact::default());
@@ -292,6 +324,16 @@ fn record_value_info(g: &mut Graph) {
 
 /// Runs inference over a whole model.
 pub(crate) fn run(model: &mut Model, write: bool) -> Report {
+    run_with(model, write, |_| {}).0
+}
+
+/// Runs inference over a whole model with a driver set up by `setup`; returns the report and
+/// the facts the driver kept.
+pub(crate) fn run_with(
+    model: &mut Model,
+    write: bool,
+    setup: impl FnOnce(&mut Driver<'_>),
+) -> (Report, Option<HashMap<usize, Vec<Fact>>>) {
     let opsets: HashMap<String, i64> = model
         .opset_imports
         .iter()
@@ -299,9 +341,10 @@ pub(crate) fn run(model: &mut Model, write: bool) -> Report {
         .collect();
     let Model { graph, functions, .. } = model;
     let mut driver = Driver::new(opsets, functions);
+    setup(&mut driver);
     if let Some(g) = graph {
         let path = format!("graph '{}'", g.name.as_deref().unwrap_or(""));
         driver.graph(g, &path, None, &|_| None, None, write);
     }
-    driver.report
+    (driver.report, driver.keep)
 }

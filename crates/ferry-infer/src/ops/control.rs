@@ -47,7 +47,7 @@ fn probe(ctx: &mut Ctx<'_>, name: &str, inputs: Vec<Fact>) -> Result<(Vec<Fact>,
         return invalid(format!("no graph attribute '{name}'"));
     };
     let mut g = g.clone();
-    let outs = (ctx.subgraph)(&mut g, inputs).map_err(Stop::Invalid)?;
+    let outs = (ctx.subgraph)(&mut g, inputs, false).map_err(Stop::Invalid)?;
     Ok((outs, g))
 }
 

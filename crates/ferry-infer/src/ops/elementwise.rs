@@ -109,12 +109,15 @@ fn dropout(ctx: &mut Ctx<'_>) -> Res {
     Ok(())
 }
 
-/// Applies `op` element-wise to two integer contents with broadcasting of scalars or equal
-/// lengths (what shape arithmetic needs); `None` for anything else.
+/// Applies `op` element-wise to two integer contents with broadcasting of single elements, or
+/// of equal shapes (what shape arithmetic needs); `None` for anything else. (Equal lengths are
+/// not enough: `[5,1] - [1,5]` has 25 elements.)
 fn zip_ints(a: &Konst, b: &Konst, op: impl Fn(&Dim, &Dim) -> Dim) -> Option<Vec<Dim>> {
     let (Data::Int(x), Data::Int(y)) = (&a.data, &b.data) else { return None };
     match (x.len(), y.len()) {
-        (n, m) if n == m => Some(x.iter().zip(y).map(|(p, q)| op(p, q)).collect()),
+        (n, m) if n == m && a.dims == b.dims => {
+            Some(x.iter().zip(y).map(|(p, q)| op(p, q)).collect())
+        }
         (1, _) => Some(y.iter().map(|q| op(&x[0], q)).collect()),
         (_, 1) => Some(x.iter().map(|p| op(p, &y[0])).collect()),
         _ => None,
