@@ -21,8 +21,15 @@ mod eliminate_unused_initializer;
 mod fold_constants;
 mod fold_shapes;
 mod forward;
+mod chain;
+mod constants;
 mod fuse_bn;
+mod fuse_consecutive_concats;
+mod fuse_consecutive_reshapes;
+mod fuse_consecutive_slices;
+mod fuse_consecutive_squeezes;
 mod fuse_consecutive_transposes;
+mod fuse_consecutive_unsqueezes;
 mod fuse_gemm;
 mod manager;
 mod rebuild;
@@ -36,7 +43,12 @@ pub use eliminate_unused_initializer::EliminateUnusedInitializer;
 pub use fold_constants::FoldConstants;
 pub use fold_shapes::FoldShapes;
 pub use fuse_bn::FuseBnIntoConv;
+pub use fuse_consecutive_concats::FuseConsecutiveConcats;
+pub use fuse_consecutive_reshapes::FuseConsecutiveReshapes;
+pub use fuse_consecutive_slices::FuseConsecutiveSlices;
+pub use fuse_consecutive_squeezes::FuseConsecutiveSqueezes;
 pub use fuse_consecutive_transposes::FuseConsecutiveTransposes;
+pub use fuse_consecutive_unsqueezes::FuseConsecutiveUnsqueezes;
 pub use fuse_gemm::FuseMatmulAddIntoGemm;
 pub use manager::{PassManager, PassStats, PipelineReport};
 
@@ -165,6 +177,11 @@ pub fn all_passes() -> Vec<Box<dyn Pass>> {
         Box::new(EliminateIdentity),
         Box::new(EliminateNopTranspose),
         Box::new(FuseConsecutiveTransposes),
+        Box::new(FuseConsecutiveSqueezes),
+        Box::new(FuseConsecutiveUnsqueezes),
+        Box::new(FuseConsecutiveReshapes),
+        Box::new(FuseConsecutiveSlices),
+        Box::new(FuseConsecutiveConcats),
         Box::new(FuseBnIntoConv),
         Box::new(FuseMatmulAddIntoGemm),
         Box::new(EliminateCommonSubexpression),
