@@ -8,3 +8,78 @@
 pub mod proto {
     include!(concat!(env!("OUT_DIR"), "/tensorflow.rs"));
 }
+
+mod convert;
+mod ctx;
+pub mod error;
+mod flatten;
+pub mod ops;
+pub mod tensor;
+
+pub use convert::{CUSTOM_DOMAIN, InputSpec, Options, OutputSpec, convert_graph};
+pub use error::{Error, Result, UnsupportedOps};
+pub use flatten::{TfGraph, TfNode};
+mod checkpoint;
+pub mod io;
+pub mod savedmodel;
+mod table;
+pub mod v1_control_flow;
+
+pub use io::{Format, detect, load_graphdef};
+
+use std::path::Path;
+
+/// Converts a TensorFlow model at `path` -- a frozen `GraphDef` file or a SavedModel directory
+/// -- to an IR model. For a SavedModel, `signature` picks the signature, whose inputs and
+/// outputs are used unless `opts` names others.
+pub fn load(path: &Path, signature: &str, opts: &Options) -> Result<ferry_ir::Model> {
+    match detect(path) {
+        Format::SavedModel => {
+            let sm = savedmodel::load(path, signature)?;
+            let mut o = opts.clone();
+            if o.inputs.is_empty() {
+                o.inputs = sm.inputs;
+            }
+            if o.outputs.is_empty() {
+                o.outputs = sm.outputs;
+            }
+            convert_graph(&sm.graph, &o)
+        }
+        _ if path.is_dir() => Err(Error::Format {
+            path: path.to_path_buf(),
+            msg: "a directory without saved_model.pb is not a SavedModel".into(),
+        }),
+        _ => {
+            let g = io::decode_graphdef(io::map_file(path)?, path)?;
+            if g.node.is_empty() {
+                return Err(Error::Format {
+                    path: path.to_path_buf(),
+                    msg: "the GraphDef has no nodes".into(),
+                });
+            }
+            convert(&g, opts)
+        }
+    }
+}
+
+/// Ops that only v1 control flow (and the TensorLists it carries) use.
+fn has_v1_control_flow(g: &proto::GraphDef) -> bool {
+    g.node.iter().any(|n| {
+        matches!(
+            n.op.as_str(),
+            "Enter" | "Exit" | "Switch" | "Merge" | "NextIteration" | "LoopCond"
+        )
+    })
+}
+
+/// Converts a `GraphDef` to an IR model: v1 control flow is first rewritten into functional
+/// `While`/`If` ([`v1_control_flow`]), then calls are inlined and every node converted.
+pub fn convert(g: &proto::GraphDef, opts: &Options) -> Result<ferry_ir::Model> {
+    if has_v1_control_flow(g) {
+        let mut lowered = g.clone();
+        v1_control_flow::lower_v1_control_flow(&mut lowered)
+            .map_err(|e| Error::Graph(e.to_string()))?;
+        return convert_graph(&TfGraph::from_graphdef(&lowered)?, opts);
+    }
+    convert_graph(&TfGraph::from_graphdef(g)?, opts)
+}

@@ -1,0 +1,288 @@
+//! Functional control flow: `While`/`StatelessWhile` to ONNX `Loop`, `If`/`StatelessIf` to
+//! ONNX `If`. The bodies are library functions, converted by the same rules into subgraphs.
+//!
+//! `While(vars) {cond, body}` runs `body` while `cond(vars)`; ONNX's Loop checks its condition
+//! before each iteration from a value the previous one produced. So the first condition is
+//! `cond` computed on the initial values in the enclosing graph, and the Loop body runs `body`
+//! and then `cond` on the new values. Loop variables the body passes through unchanged
+//! (invariants, like an LSTM's weights) whose initial value is a constant are bound to a copy
+//! of that constant inside the body, so ops there that need constant inputs still see one.
+//!
+//! A branch of `If` has no inputs in ONNX: it reads the If's operands from the enclosing graph
+//! by name (captures, which become implicit inputs of the If node).
+
+use super::Rule;
+use crate::convert::{convert_nodes, dependency_order};
+use crate::ctx::{Ctx, TfVal, int_attr};
+use crate::error::Result;
+use crate::flatten::{FunctionBody, TfNode, function_body};
+use crate::proto::attr_value::Value as AV;
+use crate::tensor::{ir_dims, onnx_dtype, shape_dims};
+use ferry_ir::{AttrValue, Attribute, DataType, Graph, Type, ValueDef, ValueId, ValueInfo};
+use std::collections::HashMap;
+
+pub fn lookup(op: &str) -> Option<Rule> {
+    Some(match op {
+        "While" | "StatelessWhile" => while_loop,
+        "If" | "StatelessIf" => if_node,
+        _ => return None,
+    })
+}
+
+fn body_of(cx: &Ctx, n: &TfNode, attr: &str) -> Result<FunctionBody> {
+    let f = n.attr_func(attr).ok_or_else(|| n.err(format!("no function attribute {attr}")))?;
+    let def =
+        cx.library.get(&f).ok_or_else(|| n.err(format!("function {f} is not in the library")))?;
+    function_body(def, cx.library)
+}
+
+/// Runs `body` in `cx` with its arguments bound to `args`; returns its results in TensorFlow's
+/// layout. The body's own tensor names live in a scope of their own.
+fn run_body(cx: &mut Ctx, n: &TfNode, body: &FunctionBody, args: &[TfVal]) -> Result<Vec<TfVal>> {
+    if args.len() != body.args.len() {
+        return Err(n.err(format!(
+            "{} arguments for a body taking {}",
+            args.len(),
+            body.args.len()
+        )));
+    }
+    let saved = std::mem::take(&mut cx.vals);
+    let result = (|| {
+        for ((name, _), v) in body.args.iter().zip(args) {
+            cx.vals.insert((name.clone(), 0), v.clone());
+        }
+        let index: HashMap<&str, usize> =
+            body.nodes.iter().enumerate().map(|(i, b)| (b.name.as_str(), i)).collect();
+        let (order, _) =
+            dependency_order(&body.nodes, &index, &body.rets, &|b: &TfNode| b.op == "_Arg")?;
+        convert_nodes(cx, &body.nodes, &order)?;
+        let mut outs = Vec::new();
+        for r in &body.rets {
+            let v = cx
+                .vals
+                .get(r)
+                .cloned()
+                .ok_or_else(|| n.err(format!("body result {}:{} missing", r.0, r.1)))?;
+            let id = cx.native(&v)?;
+            outs.push(TfVal { id, cf: false, ..v });
+        }
+        Ok(outs)
+    })();
+    cx.vals = saved;
+    result
+}
+
+/// Makes `vals` the outputs of the subgraph `g`, through an Identity where a value is not a
+/// node output of this graph or appears twice (ONNX outputs are distinct node results).
+fn set_outputs(cx: &mut Ctx, vals: &[TfVal]) {
+    let mut ids: Vec<ValueId> = Vec::new();
+    for v in vals {
+        let mut id = v.id;
+        let own = matches!(cx.g.value(id).def(), ValueDef::Node { .. });
+        if !own || ids.contains(&id) {
+            let name = format!("{}_out", cx.g.value(id).name);
+            id = cx.emit1("Identity", &name, &[id], vec![]);
+        }
+        cx.g.value_mut(id).info.ty = v.dtype.map(|d| tensor_type(d, v.shape.as_deref()));
+        ids.push(id);
+    }
+    cx.g.set_outputs(ids);
+}
+
+fn tensor_type(dt: DataType, shape: Option<&[i64]>) -> Type {
+    match shape {
+        Some(s) => Type::tensor(dt, ir_dims(s)),
+        None => {
+            let mut t = Type::tensor(dt, []);
+            if let Some(ferry_ir::TypeKind::Tensor(tt)) = &mut t.kind {
+                tt.shape = None;
+            }
+            t
+        }
+    }
+}
+
+/// The element types (`T`/`Tout`) and shapes (`output_shapes`) a control-flow node declares.
+fn declared(n: &TfNode, types: &str) -> (Vec<Option<DataType>>, Vec<Option<Vec<i64>>>) {
+    let list = |name: &str| match n.attrs.get(name).and_then(|a| a.value.as_ref()) {
+        Some(AV::List(l)) => Some(l.clone()),
+        _ => None,
+    };
+    let t =
+        list(types).map(|l| l.r#type.iter().map(|&t| onnx_dtype(t)).collect()).unwrap_or_default();
+    let s = list("output_shapes")
+        .map(|l| l.shape.iter().map(|s| shape_dims(Some(s))).collect())
+        .unwrap_or_default();
+    (t, s)
+}
+
+fn as_bool(cx: &mut Ctx, v: &TfVal, name: &str) -> Result<ValueId> {
+    let id = cx.native(v)?;
+    if v.dtype == Some(DataType::BOOL) {
+        return Ok(id);
+    }
+    Ok(cx.emit1("Cast", name, &[id], vec![int_attr("to", i64::from(DataType::BOOL.0))]))
+}
+
+fn while_loop(cx: &mut Ctx, n: &TfNode) -> Result<Vec<TfVal>> {
+    let inits: Vec<TfVal> = (0..n.inputs.len()).map(|i| cx.input(n, i)).collect::<Result<_>>()?;
+    let mut natives = Vec::new();
+    for v in &inits {
+        let id = cx.native(v)?;
+        natives.push(TfVal { id, cf: false, ..v.clone() });
+    }
+    let cond = body_of(cx, n, "cond")?;
+    let body = body_of(cx, n, "body")?;
+    let (types, shapes) = declared(n, "T");
+    let first = run_body(cx, n, &cond, &natives)?;
+    let c0v = first.first().ok_or_else(|| n.err("cond returns nothing"))?.clone();
+    let c0 = as_bool(cx, &c0v, &format!("{}/cond0", n.name))?;
+
+    let mut sub = cx.begin_sub();
+    let iter_name = sub.fresh(&format!("{}/iteration", n.name));
+    sub.g.add_input(
+        iter_name,
+        ValueInfo { ty: Some(Type::tensor(DataType::INT64, [])), ..Default::default() },
+    );
+    let cond_name = sub.fresh(&format!("{}/cond_in", n.name));
+    sub.g.add_input(
+        cond_name,
+        ValueInfo { ty: Some(Type::tensor(DataType::BOOL, [])), ..Default::default() },
+    );
+    let mut args = Vec::new();
+    for (i, v) in natives.iter().enumerate() {
+        let dtype = types.get(i).copied().flatten().or(v.dtype);
+        // Without a declared shape, the rank of the initial value (TensorFlow changes a loop
+        // variable's rank only under an unknown-rank invariant, which declares no shape).
+        let shape = shapes
+            .get(i)
+            .cloned()
+            .flatten()
+            .or_else(|| v.shape.as_ref().map(|s| vec![-1; s.len()]));
+        let arg_name = body.args.get(i).map_or("var", |a| a.0.as_str());
+        let name = sub.fresh(&format!("{}/{arg_name}", n.name));
+        let ty = dtype.map(|d| tensor_type(d, shape.as_deref()));
+        let input = sub.g.add_input(name, ValueInfo { ty, ..Default::default() });
+        let invariant = body.rets.get(i).is_some_and(|r| r.0 == arg_name && r.1 == 0);
+        let constant = if invariant { cx.const_of(v.id).cloned() } else { None };
+        let id = match constant {
+            Some(t) => sub.add_const(&format!("{}/{arg_name}_const", n.name), t),
+            None => input,
+        };
+        args.push(TfVal { id, cf: false, shape, dtype });
+    }
+    let outcome = (|| {
+        let outs = run_body(&mut sub, n, &body, &args)?;
+        let again = run_body(&mut sub, n, &cond, &outs)?;
+        let c = again.first().ok_or_else(|| n.err("cond returns nothing"))?.clone();
+        let cid = as_bool(&mut sub, &c, &format!("{}/cond", n.name))?;
+        let mut results =
+            vec![TfVal { id: cid, cf: false, shape: Some(vec![]), dtype: Some(DataType::BOOL) }];
+        results.extend(outs.iter().enumerate().map(|(i, o)| TfVal {
+            dtype: types.get(i).copied().flatten().or(o.dtype),
+            shape: shapes.get(i).cloned().flatten(),
+            ..o.clone()
+        }));
+        set_outputs(&mut sub, &results);
+        Ok(outs.len())
+    })();
+    let graph: Graph = cx.end_sub(sub);
+    let count = outcome?;
+    if count != natives.len() {
+        return Err(
+            n.err(format!("body returns {count} values for {} loop variables", natives.len()))
+        );
+    }
+    let mut ins: Vec<Option<ValueId>> = vec![None, Some(c0)];
+    ins.extend(natives.iter().map(|v| Some(v.id)));
+    let attrs = vec![Attribute::new("body", AttrValue::Graph(Box::new(graph)))];
+    let (_, outs) = cx.emit_opt("Loop", &n.name, &ins, attrs, natives.len());
+    Ok(outs
+        .into_iter()
+        .enumerate()
+        .map(|(i, id)| TfVal {
+            id,
+            cf: false,
+            shape: shapes
+                .get(i)
+                .cloned()
+                .flatten()
+                .or_else(|| natives[i].shape.as_ref().map(|s| vec![-1; s.len()])),
+            dtype: types.get(i).copied().flatten().or(natives[i].dtype),
+        })
+        .collect())
+}
+
+fn if_node(cx: &mut Ctx, n: &TfNode) -> Result<Vec<TfVal>> {
+    let c = cx.input(n, 0)?;
+    let cond = as_bool(cx, &c, &format!("{}/cond", n.name))?;
+    let operands: Vec<TfVal> =
+        (1..n.inputs.len()).map(|i| cx.input(n, i)).collect::<Result<_>>()?;
+    let mut natives = Vec::new();
+    for v in &operands {
+        let id = cx.native(v)?;
+        natives.push(TfVal { id, cf: false, ..v.clone() });
+    }
+    let (types, shapes) = declared(n, "Tout");
+    let mut graphs = Vec::new();
+    let mut captured: Vec<ValueId> = Vec::new();
+    for branch in ["then_branch", "else_branch"] {
+        let body = body_of(cx, n, branch)?;
+        let mut sub = cx.begin_sub();
+        let mut args = Vec::new();
+        for v in &natives {
+            // A branch reads an enclosing value by its name.
+            let name = cx.g.value(v.id).name.clone();
+            let id = match cx.const_of(v.id).cloned() {
+                Some(t) => sub.add_const(&format!("{name}_const"), t),
+                None => sub.g.add_capture(&name),
+            };
+            args.push(TfVal { id, ..v.clone() });
+        }
+        let outcome = (|| {
+            let outs = run_body(&mut sub, n, &body, &args)?;
+            let outs: Vec<TfVal> = outs
+                .into_iter()
+                .enumerate()
+                .map(|(i, o)| TfVal {
+                    dtype: types.get(i).copied().flatten().or(o.dtype),
+                    shape: shapes.get(i).cloned().flatten(),
+                    ..o
+                })
+                .collect();
+            set_outputs(&mut sub, &outs);
+            Ok::<_, crate::error::Error>(outs.len())
+        })();
+        for (v, a) in natives.iter().zip(&args) {
+            if sub.g.value(a.id).def() == ValueDef::Captured
+                && !sub.g.value(a.id).uses().is_empty()
+                && !captured.contains(&v.id)
+            {
+                captured.push(v.id);
+            }
+        }
+        let g = cx.end_sub(sub);
+        let count = outcome?;
+        graphs.push((branch, g, count));
+    }
+    let count = graphs[0].2;
+    if graphs[1].2 != count {
+        return Err(n.err(format!("branches return {} and {} values", count, graphs[1].2)));
+    }
+    let attrs = graphs
+        .into_iter()
+        .map(|(b, g, _)| Attribute::new(b, AttrValue::Graph(Box::new(g))))
+        .collect();
+    let (node, outs) = cx.emit_opt("If", &n.name, &[Some(cond)], attrs, count);
+    cx.g.add_implicit_inputs(node, &captured);
+    Ok(outs
+        .into_iter()
+        .enumerate()
+        .map(|(i, id)| TfVal {
+            id,
+            cf: false,
+            shape: shapes.get(i).cloned().flatten(),
+            dtype: types.get(i).copied().flatten(),
+        })
+        .collect())
+}
