@@ -53,7 +53,8 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Read a model and write it in another place or format (ONNX to ONNX for now).
+    /// Read a model and write it in another place or format: ONNX, or TensorFlow (frozen
+    /// GraphDef .pb or SavedModel directory) to ONNX.
     ///
     /// External data is written beside OUT under the same file names as in the input.
     Convert {
@@ -76,6 +77,8 @@ enum Command {
         /// Store every tensor inside the model file (refused past protobuf's 2 GiB - 1 limit).
         #[arg(long)]
         inline: bool,
+        #[command(flatten)]
+        tf: convert::TfArgs,
     },
     /// Describe a model to a model server: Open Inference Protocol (KServe v2) JSON, or a
     /// Triton config.pbtxt / model repository.
@@ -99,9 +102,18 @@ fn main() -> ExitCode {
         Command::ServeMeta(args) => serve_meta::run(&args),
         Command::Graph(args) => graph::run(&args),
         Command::Optimize(args) => optimize::run(&args),
-        Command::Convert { input, output, sort, external_data, size_threshold, align, inline } => {
+        Command::Convert {
+            input,
+            output,
+            sort,
+            external_data,
+            size_threshold,
+            align,
+            inline,
+            tf,
+        } => {
             let layout = convert::layout(&output, external_data, size_threshold, align, inline);
-            convert::run(&input, &output, sort, layout).map_err(|e| e.to_string())
+            convert::run(&input, &output, sort, layout, &tf)
         }
     };
     match result {

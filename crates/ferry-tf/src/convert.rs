@@ -95,21 +95,7 @@ pub fn convert_graph(g: &TfGraph, opts: &Options) -> Result<Model> {
 
     // Outputs.
     let outputs: Vec<((String, usize), String)> = if opts.outputs.is_empty() {
-        let mut consumed = HashSet::new();
-        for n in &g.nodes {
-            for (src, _) in &n.inputs {
-                consumed.insert(src.as_str());
-            }
-        }
-        g.nodes
-            .iter()
-            .filter(|n| {
-                !consumed.contains(n.name.as_str())
-                    && !produces_nothing(&n.op)
-                    && !matches!(n.op.as_str(), "Const" | "Placeholder" | "VarHandleOp")
-            })
-            .map(|n| ((n.name.clone(), 0), n.name.clone()))
-            .collect()
+        default_outputs(g, &index)?.into_iter().map(|n| ((n.clone(), 0), n)).collect()
     } else {
         opts.outputs
             .iter()
@@ -242,7 +228,7 @@ pub fn convert_graph(g: &TfGraph, opts: &Options) -> Result<Model> {
     if cx.used_custom_domain {
         opset_imports.push(OpsetImport { domain: Some(CUSTOM_DOMAIN.into()), version: Some(1) });
     }
-    let mut graph = cx.g;
+    let mut graph = without_unused_initializers(&cx.g);
     graph.name = Some("tensorflow".into());
     Ok(Model {
         ir_version: Some(8),
@@ -387,4 +373,89 @@ fn collect_unsupported(
             collect_unsupported(&body.nodes[i], &format!("{f}/"), library, seen, out);
         }
     }
+}
+
+/// A copy of `g` without the initializers nothing reads: constants the converter consumed
+/// itself (reduction axes, shapes, filters it rearranged) are not part of the model.
+pub(crate) fn without_unused_initializers(g: &ferry_ir::Graph) -> ferry_ir::Graph {
+    use ferry_ir::{Graph, Initializer};
+    let mut out = Graph::new();
+    out.name = g.name.clone();
+    let mut map: HashMap<ferry_ir::ValueId, ferry_ir::ValueId> = HashMap::new();
+    for &v in g.inputs() {
+        let val = g.value(v);
+        map.insert(v, out.add_input(val.name.clone(), val.info.clone()));
+    }
+    for &v in g.initializers() {
+        let val = g.value(v);
+        if val.uses().is_empty() && !g.is_graph_output(v) {
+            continue;
+        }
+        if let Some(Initializer::Dense(t)) = &val.initializer {
+            let nv = out.add_initializer(val.name.clone(), Initializer::Dense(t.clone()));
+            out.value_mut(nv).info = val.info.clone();
+            map.insert(v, nv);
+        }
+    }
+    for &v in g.captures() {
+        map.insert(v, out.add_capture(&g.value(v).name));
+    }
+    for (_, n) in g.nodes() {
+        let mut node = Node::new(n.op_type.clone());
+        node.domain = n.domain.clone();
+        node.name = n.name.clone();
+        node.attributes = n.attributes.clone();
+        node.doc_string = n.doc_string.clone();
+        let ins: Vec<Option<ferry_ir::ValueId>> =
+            n.inputs().iter().map(|i| i.and_then(|v| map.get(&v).copied())).collect();
+        let names: Vec<Option<String>> =
+            n.outputs().iter().map(|o| o.map(|v| g.value(v).name.clone())).collect();
+        let names_ref: Vec<Option<&str>> = names.iter().map(|s| s.as_deref()).collect();
+        let (id, outs) = out.add_node(node, &ins, &names_ref);
+        for (old, new) in n.outputs().iter().zip(outs) {
+            if let (Some(old), Some(new)) = (old, new) {
+                out.value_mut(new).info = g.value(*old).info.clone();
+                map.insert(*old, new);
+            }
+        }
+        let implicit: Vec<ferry_ir::ValueId> =
+            n.implicit_inputs().iter().filter_map(|v| map.get(v).copied()).collect();
+        out.add_implicit_inputs(id, &implicit);
+    }
+    out.set_outputs(g.outputs().iter().filter_map(|v| map.get(v).copied()).collect());
+    out
+}
+
+/// The graph's sinks: nodes whose tensors nothing reads, that produce a tensor, and that depend
+/// on an input (an unread `Identity` of a constant, left behind by freezing, is not a model
+/// output). When no sink depends on an input, every sink is an output.
+fn default_outputs(g: &TfGraph, index: &HashMap<&str, usize>) -> Result<Vec<String>> {
+    let mut consumed = HashSet::new();
+    for n in &g.nodes {
+        for (src, _) in &n.inputs {
+            consumed.insert(src.as_str());
+        }
+    }
+    let sinks: Vec<&TfNode> = g
+        .nodes
+        .iter()
+        .filter(|n| {
+            !consumed.contains(n.name.as_str())
+                && !produces_nothing(&n.op)
+                && !matches!(n.op.as_str(), "Const" | "Placeholder" | "VarHandleOp")
+        })
+        .collect();
+    let targets: Vec<(String, usize)> = sinks.iter().map(|n| (n.name.clone(), 0)).collect();
+    let (order, inputs) =
+        dependency_order(&g.nodes, index, &targets, &|n: &TfNode| n.op == "Placeholder")?;
+    let mut live: HashSet<&str> = inputs.iter().map(|&i| g.nodes[i].name.as_str()).collect();
+    for &i in &order {
+        let n = &g.nodes[i];
+        if n.inputs.iter().any(|(src, _)| live.contains(src.as_str())) {
+            live.insert(n.name.as_str());
+        }
+    }
+    let fed: Vec<String> =
+        sinks.iter().filter(|n| live.contains(n.name.as_str())).map(|n| n.name.clone()).collect();
+    Ok(if fed.is_empty() { sinks.iter().map(|n| n.name.clone()).collect() } else { fed })
 }

@@ -12,7 +12,7 @@
 //! by name (captures, which become implicit inputs of the If node).
 
 use super::Rule;
-use crate::convert::{convert_nodes, dependency_order};
+use crate::convert::{convert_nodes, dependency_order, without_unused_initializers};
 use crate::ctx::{Ctx, TfVal, int_attr};
 use crate::error::Result;
 use crate::flatten::{FunctionBody, TfNode, function_body};
@@ -150,6 +150,8 @@ fn while_loop(cx: &mut Ctx, n: &TfNode) -> Result<Vec<TfVal>> {
         ValueInfo { ty: Some(Type::tensor(DataType::BOOL, [])), ..Default::default() },
     );
     let mut args = Vec::new();
+    // Loop variables the ONNX Loop carries; constant invariants live in the body only.
+    let mut carried = Vec::new();
     for (i, v) in natives.iter().enumerate() {
         let dtype = types.get(i).copied().flatten().or(v.dtype);
         // Without a declared shape, the rank of the initial value (TensorFlow changes a loop
@@ -160,14 +162,16 @@ fn while_loop(cx: &mut Ctx, n: &TfNode) -> Result<Vec<TfVal>> {
             .flatten()
             .or_else(|| v.shape.as_ref().map(|s| vec![-1; s.len()]));
         let arg_name = body.args.get(i).map_or("var", |a| a.0.as_str());
-        let name = sub.fresh(&format!("{}/{arg_name}", n.name));
-        let ty = dtype.map(|d| tensor_type(d, shape.as_deref()));
-        let input = sub.g.add_input(name, ValueInfo { ty, ..Default::default() });
         let invariant = body.rets.get(i).is_some_and(|r| r.0 == arg_name && r.1 == 0);
         let constant = if invariant { cx.const_of(v.id).cloned() } else { None };
         let id = match constant {
-            Some(t) => sub.add_const(&format!("{}/{arg_name}_const", n.name), t),
-            None => input,
+            Some(t) => sub.add_const(&format!("{}/{arg_name}", n.name), t),
+            None => {
+                carried.push(i);
+                let name = sub.fresh(&format!("{}/{arg_name}", n.name));
+                let ty = dtype.map(|d| tensor_type(d, shape.as_deref()));
+                sub.g.add_input(name, ValueInfo { ty, ..Default::default() })
+            }
         };
         args.push(TfVal { id, cf: false, shape, dtype });
     }
@@ -178,15 +182,17 @@ fn while_loop(cx: &mut Ctx, n: &TfNode) -> Result<Vec<TfVal>> {
         let cid = as_bool(&mut sub, &c, &format!("{}/cond", n.name))?;
         let mut results =
             vec![TfVal { id: cid, cf: false, shape: Some(vec![]), dtype: Some(DataType::BOOL) }];
-        results.extend(outs.iter().enumerate().map(|(i, o)| TfVal {
-            dtype: types.get(i).copied().flatten().or(o.dtype),
+        results.extend(carried.iter().map(|&i| TfVal {
+            dtype: types.get(i).copied().flatten().or(outs[i].dtype),
             shape: shapes.get(i).cloned().flatten(),
-            ..o.clone()
+            ..outs[i].clone()
         }));
         set_outputs(&mut sub, &results);
         Ok(outs.len())
     })();
     let graph: Graph = cx.end_sub(sub);
+    let mut graph = without_unused_initializers(&graph);
+    graph.name = Some(format!("{}/body", n.name));
     let count = outcome?;
     if count != natives.len() {
         return Err(
@@ -194,9 +200,14 @@ fn while_loop(cx: &mut Ctx, n: &TfNode) -> Result<Vec<TfVal>> {
         );
     }
     let mut ins: Vec<Option<ValueId>> = vec![None, Some(c0)];
-    ins.extend(natives.iter().map(|v| Some(v.id)));
+    ins.extend(carried.iter().map(|&i| Some(natives[i].id)));
     let attrs = vec![Attribute::new("body", AttrValue::Graph(Box::new(graph)))];
-    let (_, outs) = cx.emit_opt("Loop", &n.name, &ins, attrs, natives.len());
+    let (_, loop_outs) = cx.emit_opt("Loop", &n.name, &ins, attrs, carried.len());
+    // A constant invariant's final value is its initial one.
+    let mut outs: Vec<ValueId> = natives.iter().map(|v| v.id).collect();
+    for (&i, id) in carried.iter().zip(loop_outs) {
+        outs[i] = id;
+    }
     Ok(outs
         .into_iter()
         .enumerate()
@@ -261,7 +272,8 @@ fn if_node(cx: &mut Ctx, n: &TfNode) -> Result<Vec<TfVal>> {
                 captured.push(v.id);
             }
         }
-        let g = cx.end_sub(sub);
+        let mut g = without_unused_initializers(&cx.end_sub(sub));
+        g.name = Some(format!("{}/{branch}", n.name));
         let count = outcome?;
         graphs.push((branch, g, count));
     }
