@@ -7,8 +7,10 @@ Each model here exercises one shape of it; the Rust tests (crates/ferry-tf/tests
 v1_control_flow.rs) lower it, import it, run it and compare with the outputs recorded here.
 
     py="$(scripts/tf/venv.sh)"
-    "$py" scripts/tf/make_v1_loop_testdata.py              # writes testdata/tf/v1_loop/
-    "$py" scripts/tf/make_v1_loop_testdata.py --check DIR  # runs DIR/<name>.lowered.pb in TF
+    "$py" scripts/tf/make_v1_loop_testdata.py                   # writes testdata/tf/v1_loop/
+    "$py" scripts/tf/make_v1_loop_testdata.py --check DIR       # DIR/<name>.lowered.pb in TF
+    "$py" scripts/tf/make_v1_loop_testdata.py --check-onnx DIR [CORPUS_MODELS]
+                                                                # DIR/<name>.onnx in onnxruntime
 
 Written per model NAME:
   NAME.pb          the GraphDef (constants only, no variables: nothing to freeze)
@@ -20,6 +22,12 @@ Written per model NAME:
 --check DIR runs TensorFlow on graphs that ferry lowered (the Rust tests write them when
 FERRY_V1_LOWERED_DIR is set) and compares with the recorded outputs: it checks that the
 lowering is valid TensorFlow with the same meaning, independently of ferry's own importer.
+
+--check-onnx DIR runs the ONNX models ferry converted (the Rust tests write them when
+FERRY_V1_ONNX_DIR is set) in onnxruntime and compares with the recorded outputs (rtol 1e-4).
+The Rust tests run converted models in tract, which has no ONNX Loop; this covers the loops.
+With CORPUS_MODELS (the shared corpus' models/ folder), DIR/tf_small_lstm.onnx is checked
+against tf_small_lstm.io.npz too.
 """
 
 import json
@@ -288,9 +296,70 @@ def check(lowered_dir):
     return failures
 
 
+def close(got, want):
+    """rtol 1e-4 plus 1e-6 absolute for values near zero, as the Rust tests compare."""
+    if got.shape != want.shape:
+        return False, float("inf")
+    if want.dtype.kind in "biu":
+        return bool(np.array_equal(got, want)), 0.0
+    diff = np.abs(got.astype(np.float64) - want.astype(np.float64))
+    worst = float(diff.max()) if diff.size else 0.0
+    return bool(np.all(diff <= 1e-6 + 1e-4 * np.abs(want.astype(np.float64)))), worst
+
+
+def check_onnx(onnx_dir, corpus_models=None):
+    """Runs ferry-converted ONNX models in onnxruntime against the recorded outputs."""
+    import onnxruntime as ort
+
+    with open(os.path.join(OUT, "manifest.json")) as f:
+        manifest = json.load(f)
+    jobs = [(name, os.path.join(OUT, io)) for name, entry in sorted(manifest.items()) for io in entry["io"]]
+    if corpus_models:
+        jobs.append(("tf_small_lstm", os.path.join(corpus_models, "tf_small_lstm.io.npz")))
+    failures = 0
+    for name, io in jobs:
+        path = os.path.join(onnx_dir, f"{name}.onnx")
+        if not os.path.exists(path):
+            print(f"{name}: no converted model at {path}")
+            failures += 1
+            continue
+        opts = ort.SessionOptions()
+        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+        session = ort.InferenceSession(path, opts, providers=["CPUExecutionProvider"])
+        data = np.load(io)
+        feeds = {i.name: data[f"in_{i.name}"] for i in session.get_inputs()}
+        results = session.run(None, feeds)
+        outs = sorted((k for k in data.files if k.startswith("out_")), key=lambda k: int(k[4:]))
+        ok = len(results) == len(outs)
+        worst = 0.0
+        for r, k in zip(results, outs):
+            good, w = close(np.asarray(r), data[k])
+            ok &= good
+            worst = max(worst, w)
+        failures += not ok
+        loops = sum(n.op_type == "Loop" for n in _all_nodes(path))
+        print(f"{name} [{os.path.basename(io)}]: {'ok' if ok else 'FAIL'}  Loop {loops}  max |diff| {worst:.3g}")
+    return failures
+
+
+def _all_nodes(path):
+    import onnx
+
+    def walk(g):
+        for n in g.node:
+            yield n
+            for a in n.attribute:
+                if a.type == onnx.AttributeProto.GRAPH:
+                    yield from walk(a.g)
+
+    return list(walk(onnx.load(path).graph))
+
+
 if __name__ == "__main__":
     if len(sys.argv) == 3 and sys.argv[1] == "--check":
         sys.exit(1 if check(sys.argv[2]) else 0)
+    if len(sys.argv) in (3, 4) and sys.argv[1] == "--check-onnx":
+        sys.exit(1 if check_onnx(sys.argv[2], sys.argv[3] if len(sys.argv) == 4 else None) else 0)
     if len(sys.argv) != 1:
         sys.exit(__doc__)
     make()

@@ -216,12 +216,8 @@ pub(crate) fn lower_frame(
     }
     let removed: HashSet<usize> = members.iter().copied().collect();
     let used: HashSet<usize> = cond_members.iter().chain(&body_members).copied().collect();
-    let dropped = members
-        .iter()
-        .filter(|&&n| {
-            !used.contains(&n) && !is_structural(&nodes[n].op) && nodes[n].op != "Identity"
-        })
-        .count();
+    let dropped =
+        members.iter().filter(|&&n| !used.contains(&n) && !is_structural(&nodes[n].op)).count();
     let first = members.iter().copied().min().unwrap_or(nodes.len());
     let old = std::mem::take(&mut graph.node);
     let mut kept: Vec<NodeDef> = Vec::with_capacity(old.len() + 1 - removed.len());
