@@ -128,6 +128,17 @@ impl Bundle {
             .ok_or_else(|| fmt(&index, "shape not fully known".into()))?;
         let count = dims.iter().try_fold(1u64, |a, &d| a.checked_mul(d as u64));
         let (data, path) = self.data(key, &e)?;
+        let crc = if dtype == DataType::STRING {
+            string_crc(&data, count.unwrap_or(0)).map_err(|m| fmt(&path, m))?
+        } else {
+            masked_crc32c(&data)
+        };
+        if crc != e.crc32c {
+            return Err(fmt(
+                &path,
+                format!("checksum {crc:#010x} differs from the index's {:#010x}", e.crc32c),
+            ));
+        }
         if dtype == DataType::STRING {
             let n = count.ok_or_else(|| fmt(&path, "element count overflows".into()))?;
             let strings = decode_strings(&data, n).map_err(|m| fmt(&path, m))?;
@@ -140,13 +151,6 @@ impl Bundle {
             return Err(fmt(
                 &path,
                 format!("{} bytes for a {dims:?} {} tensor", data.len(), tf_dtype_name(e.dtype)),
-            ));
-        }
-        let crc = masked_crc32c(&data);
-        if crc != e.crc32c {
-            return Err(fmt(
-                &path,
-                format!("checksum {crc:#010x} differs from the index's {:#010x}", e.crc32c),
             ));
         }
         Ok(Tensor::from_raw(name, dtype, dims, data))
@@ -186,8 +190,32 @@ fn decode_strings(data: &Bytes, n: u64) -> std::result::Result<Vec<Bytes>, Strin
     Ok(out)
 }
 
+/// The checksum TensorFlow records for a string tensor: CRC-32C over each length's low four
+/// bytes, little-endian (not the varint stored), then the stored 4-byte length checksum, then
+/// the string bytes; masked.
+fn string_crc(data: &[u8], n: u64) -> std::result::Result<u32, String> {
+    let mut pos = 0;
+    let mut crc = !0u32;
+    for i in 0..n {
+        let l = table::read_varint(data, &mut pos)
+            .ok_or_else(|| format!("bad length of string {i}"))?;
+        crc = crc32c_extend(crc, &l.to_le_bytes()[..4]);
+    }
+    crc = crc32c_extend(crc, data.get(pos..).unwrap_or_default());
+    Ok(mask(!crc))
+}
+
+fn mask(crc: u32) -> u32 {
+    crc.rotate_right(15).wrapping_add(0xa282_ead8)
+}
+
 /// CRC-32C (Castagnoli), masked as TensorFlow stores it.
 fn masked_crc32c(data: &[u8]) -> u32 {
+    mask(!crc32c_extend(!0u32, data))
+}
+
+/// Continues a (non-finalized) CRC-32C over `data`.
+fn crc32c_extend(mut crc: u32, data: &[u8]) -> u32 {
     const fn table() -> [u32; 256] {
         let mut t = [0u32; 256];
         let mut i = 0;
@@ -204,12 +232,10 @@ fn masked_crc32c(data: &[u8]) -> u32 {
         t
     }
     static TABLE: [u32; 256] = table();
-    let mut crc = !0u32;
     for &b in data {
         crc = TABLE[((crc ^ u32::from(b)) & 0xff) as usize] ^ (crc >> 8);
     }
-    let crc = !crc;
-    (crc.rotate_right(15)).wrapping_add(0xa282_ead8)
+    crc
 }
 
 #[cfg(test)]

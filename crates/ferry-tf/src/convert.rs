@@ -95,7 +95,7 @@ pub fn convert_graph(g: &TfGraph, opts: &Options) -> Result<Model> {
 
     // Outputs.
     let outputs: Vec<((String, usize), String)> = if opts.outputs.is_empty() {
-        default_outputs(g, &index)?.into_iter().map(|n| ((n.clone(), 0), n)).collect()
+        default_outputs(g)?.into_iter().map(|n| ((n.clone(), 0), n)).collect()
     } else {
         opts.outputs
             .iter()
@@ -426,11 +426,10 @@ pub(crate) fn without_unused_initializers(g: &ferry_ir::Graph) -> ferry_ir::Grap
     out
 }
 
-/// The graph's sinks: nodes whose tensors nothing reads, that produce a tensor, and that depend
-/// on an input (an unread `Identity` of a constant, left behind by freezing, is not a model
-/// output). When no sink depends on an input, every sink is an output.
-fn default_outputs(g: &TfGraph, index: &HashMap<&str, usize>) -> Result<Vec<String>> {
-    let mut consumed = HashSet::new();
+/// The graph's sinks: nodes that produce a tensor and that nothing reads, through data or
+/// control edges.
+pub(crate) fn default_outputs(g: &TfGraph) -> Result<Vec<String>> {
+    let mut consumed: HashSet<&str> = g.control_read.iter().map(|s| s.as_str()).collect();
     for n in &g.nodes {
         for (src, _) in &n.inputs {
             consumed.insert(src.as_str());
@@ -445,17 +444,5 @@ fn default_outputs(g: &TfGraph, index: &HashMap<&str, usize>) -> Result<Vec<Stri
                 && !matches!(n.op.as_str(), "Const" | "Placeholder" | "VarHandleOp")
         })
         .collect();
-    let targets: Vec<(String, usize)> = sinks.iter().map(|n| (n.name.clone(), 0)).collect();
-    let (order, inputs) =
-        dependency_order(&g.nodes, index, &targets, &|n: &TfNode| n.op == "Placeholder")?;
-    let mut live: HashSet<&str> = inputs.iter().map(|&i| g.nodes[i].name.as_str()).collect();
-    for &i in &order {
-        let n = &g.nodes[i];
-        if n.inputs.iter().any(|(src, _)| live.contains(src.as_str())) {
-            live.insert(n.name.as_str());
-        }
-    }
-    let fed: Vec<String> =
-        sinks.iter().filter(|n| live.contains(n.name.as_str())).map(|n| n.name.clone()).collect();
-    Ok(if fed.is_empty() { sinks.iter().map(|n| n.name.clone()).collect() } else { fed })
+    Ok(sinks.iter().map(|n| n.name.clone()).collect())
 }

@@ -31,6 +31,8 @@ pub struct TfNode {
 pub struct TfGraph {
     pub nodes: Vec<TfNode>,
     pub library: HashMap<String, proto::FunctionDef>,
+    /// Top-level nodes that some node reads through a control edge (`^name`): not sinks.
+    pub control_read: std::collections::HashSet<String>,
 }
 
 /// Nesting limit for inlining, so that a (malformed) recursive library fails cleanly.
@@ -91,7 +93,14 @@ impl TfGraph {
             f.push(n, inputs, "", 0)?;
         }
         let nodes = f.nodes;
-        Ok(TfGraph { nodes, library })
+        let control_read = graph
+            .node
+            .iter()
+            .flat_map(|n| &n.input)
+            .filter_map(|s| s.strip_prefix('^'))
+            .map(str::to_string)
+            .collect();
+        Ok(TfGraph { nodes, library, control_read })
     }
 }
 

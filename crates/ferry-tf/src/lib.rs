@@ -76,10 +76,19 @@ fn has_v1_control_flow(g: &proto::GraphDef) -> bool {
 /// `While`/`If` ([`v1_control_flow`]), then calls are inlined and every node converted.
 pub fn convert(g: &proto::GraphDef, opts: &Options) -> Result<ferry_ir::Model> {
     if has_v1_control_flow(g) {
+        // The default outputs are the sinks of the graph as written: lowering moves loop
+        // bodies into functions, which leaves the constants they read unconsumed.
+        let mut opts = opts.clone();
+        if opts.outputs.is_empty() {
+            opts.outputs = convert::default_outputs(&TfGraph::from_graphdef(g)?)?
+                .into_iter()
+                .map(|tensor| OutputSpec { tensor, name: None })
+                .collect();
+        }
         let mut lowered = g.clone();
         v1_control_flow::lower_v1_control_flow(&mut lowered)
             .map_err(|e| Error::Graph(e.to_string()))?;
-        return convert_graph(&TfGraph::from_graphdef(&lowered)?, opts);
+        return convert_graph(&TfGraph::from_graphdef(&lowered)?, &opts);
     }
     convert_graph(&TfGraph::from_graphdef(g)?, opts)
 }

@@ -203,17 +203,15 @@ fn conv2d_transpose(cx: &mut Ctx, n: &TfNode) -> Result<Vec<TfVal>> {
     if ih < 0 || iw < 0 {
         return Err(n.err("out_backprop has unknown spatial sizes"));
     }
+    // ConvTranspose makes s*(in-1) + (k-1)*d + 1 + output_padding - pads; TensorFlow's SAME
+    // padding puts the smaller half first. `output_shape` is not used: given it, runtimes
+    // derive the pads themselves and split the odd one the other way.
     let mut pads = [0i64; 4];
+    let mut extra = [0i64; 2];
     for (i, (inp, k)) in [(ih, wd[0]), (iw, wd[1])].into_iter().enumerate() {
         let total = strides[i] * (inp - 1) + (k - 1) * dil[i] + 1 - out_hw[i];
-        let total = match n.attr_s("padding").as_deref() {
-            Some("VALID") => 0.max(total),
-            _ => total,
-        };
         if total < 0 {
-            // The output is larger than the kernel covers: the rest is output_padding.
-            pads[i] = 0;
-            pads[i + 2] = 0;
+            extra[i] = -total;
         } else {
             pads[i] = total / 2;
             pads[i + 2] = total - total / 2;
@@ -224,7 +222,7 @@ fn conv2d_transpose(cx: &mut Ctx, n: &TfNode) -> Result<Vec<TfVal>> {
         ints_attr("dilations", &dil),
         ints_attr("kernel_shape", &[wd[0], wd[1]]),
         ints_attr("pads", &pads),
-        ints_attr("output_shape", &out_hw),
+        ints_attr("output_padding", &extra),
     ];
     let id = cx.emit1("ConvTranspose", &n.name, &[xi, wi], attrs);
     Ok(vec![TfVal { id, cf, shape: Some(sizes), dtype: dtype_of(n, &x) }])

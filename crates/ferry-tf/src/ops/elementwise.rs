@@ -19,7 +19,7 @@ pub fn lookup(op: &str) -> Option<Rule> {
         | "Round" | "Erf" | "Sin" | "Cos" | "Tan" | "Asin" | "Acos" | "Atan" | "Sinh" | "Cosh"
         | "Softplus" | "Softsign" | "Sign" | "Reciprocal" | "Inv" | "LogicalNot" | "Elu"
         | "Selu" | "IsNan" => unary,
-        "Rsqrt" | "Square" | "Relu6" | "LeakyRelu" | "Log1p" => composite,
+        "Rsqrt" | "Square" | "Relu6" | "LeakyRelu" | "Log1p" | "Erfc" => composite,
         "Cast" => cast,
         "Add" | "AddV2" | "Sub" | "Mul" | "RealDiv" | "Div" | "Maximum" | "Minimum" | "Pow"
         | "SquaredDifference" | "FloorDiv" | "Less" | "LessEqual" | "Greater" | "GreaterEqual"
@@ -73,6 +73,11 @@ fn composite(cx: &mut Ctx, n: &TfNode) -> Result<Vec<TfVal>> {
         "LeakyRelu" => {
             let alpha = n.attr_f("alpha").unwrap_or(0.2);
             cx.emit1("LeakyRelu", &n.name, &[x.id], vec![float_attr("alpha", alpha)])
+        }
+        "Erfc" => {
+            let one = cx.const_scalar(&format!("{}/one", n.name), dt, 1.0)?;
+            let e = cx.emit1("Erf", &tmp, &[x.id], vec![]);
+            cx.emit1("Sub", &n.name, &[one, e], vec![])
         }
         "Log1p" => {
             let one = cx.const_scalar(&format!("{}/one", n.name), dt, 1.0)?;

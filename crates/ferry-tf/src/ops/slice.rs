@@ -149,7 +149,15 @@ fn strided_slice(cx: &mut Ctx, n: &TfNode) -> Result<Vec<TfVal>> {
         None => return Err(n.err("an ellipsis on an input of unknown rank")),
     };
     let p = plan(n, r, x.shape.as_ref(), &b, &e, &s)?;
-    let mut id = cx.native(&x)?;
+    // A slice that keeps every axis works on a channels-first value directly, with its axes
+    // mapped (the common `y[..., :4]` or `y[:, ::2, ::2, :]` of image code).
+    let keep_layout = x.cf && x.rank() == Some(r) && p.squeeze.is_empty() && p.unsqueeze.is_empty();
+    let mut p = p;
+    if keep_layout {
+        let pos = crate::ctx::from_cf_perm(r);
+        p.axes = p.axes.iter().map(|&a| pos[a as usize]).collect();
+    }
+    let mut id = if keep_layout { x.id } else { cx.native(&x)? };
     // Only the last node of the chain carries the TensorFlow node's name.
     let last = |later: bool| if later { format!("{}/part", n.name) } else { n.name.clone() };
     if !p.axes.is_empty() {
@@ -172,7 +180,7 @@ fn strided_slice(cx: &mut Ctx, n: &TfNode) -> Result<Vec<TfVal>> {
     if p.axes.is_empty() && p.squeeze.is_empty() && p.unsqueeze.is_empty() {
         return Ok(vec![x]);
     }
-    Ok(vec![native(id, p.shape, dtype_of(n, &x))])
+    Ok(vec![TfVal { id, cf: keep_layout, shape: p.shape, dtype: dtype_of(n, &x) }])
 }
 
 fn slice(cx: &mut Ctx, n: &TfNode) -> Result<Vec<TfVal>> {
