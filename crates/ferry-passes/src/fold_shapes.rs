@@ -91,9 +91,9 @@ impl Pass for FoldShapes {
         if !model.graph.as_ref().is_some_and(has_candidates) {
             return Ok(Changed::NONE);
         }
-        let (mut facts, _) = ferry_infer::facts(model);
+        let facts = cx.facts(model);
         let Some(g) = &mut model.graph else { return Ok(Changed::NONE) };
-        Ok(Changed { rewrites: fold_graph(g, &mut facts, cx, false) })
+        Ok(Changed { rewrites: fold_graph(g, &facts, cx, false) })
     }
 }
 
@@ -114,9 +114,9 @@ enum Plan {
     Target(Vec<i64>),
 }
 
-/// Folds `g` with its facts (taken out of `facts`), then its subgraphs; returns the rewrites.
-fn fold_graph(g: &mut Graph, facts: &mut Facts, cx: &PassCx, nested: bool) -> usize {
-    let own = facts.take(g);
+/// Folds `g` with its facts, after its subgraphs; returns the rewrites.
+fn fold_graph(g: &mut Graph, facts: &Facts, cx: &PassCx, nested: bool) -> usize {
+    let own = facts.graph(g);
     // Subgraphs first: rewriting `g` may renumber its nodes, and a subgraph's facts are found
     // by the subgraph's own address, which rewrites of `g` do not change.
     let mut rewrites = 0;
@@ -140,12 +140,12 @@ fn fold_graph(g: &mut Graph, facts: &mut Facts, cx: &PassCx, nested: bool) -> us
             {
                 continue;
             }
-            if let Some(tensors) = known_outputs(g, &own, id) {
+            if let Some(tensors) = known_outputs(g, own, id) {
                 if folder.replaceable(g, cx, id, nested) {
                     plans.push((id, Plan::Fold(tensors)));
                 }
             } else if node.op_type == "Reshape"
-                && let Some(target) = reshape_target(g, &own, id)
+                && let Some(target) = reshape_target(g, own, id)
             {
                 plans.push((id, Plan::Target(target)));
             }

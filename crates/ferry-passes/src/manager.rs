@@ -1,6 +1,6 @@
 //! The pass manager: runs a pipeline over every graph of a model until nothing changes.
 
-use crate::{Changed, Pass, PassCx, PassError, all_passes};
+use crate::{Changed, FactsCache, Pass, PassCx, PassError, all_passes};
 use ferry_ir::{Graph, Model};
 use rayon::prelude::*;
 use std::collections::HashSet;
@@ -104,6 +104,7 @@ impl PassManager {
             stopped_by_rewrite_limit: false,
             rewrites: 0,
         };
+        let facts = FactsCache::default();
         'rounds: for _ in 0..self.max_rounds {
             report.rounds += 1;
             let mut round = 0;
@@ -113,7 +114,10 @@ impl PassManager {
                     break 'rounds;
                 }
                 let start = Instant::now();
-                let changed = run_on_model(pass.as_ref(), model, &protected, budget)?;
+                let changed = run_on_model(pass.as_ref(), model, &protected, budget, &facts)?;
+                if changed.is_changed() {
+                    facts.invalidate();
+                }
                 st.time += start.elapsed();
                 st.runs += 1;
                 st.rewrites += changed.rewrites;
@@ -149,6 +153,7 @@ fn run_on_model(
     model: &mut Model,
     protected: &HashSet<String>,
     budget: Option<usize>,
+    facts: &FactsCache,
 ) -> Result<Changed, PassError> {
     let model_opset = model.default_opset();
     let function_opset = |f: &ferry_ir::Function| {
@@ -158,7 +163,8 @@ fn run_on_model(
             .and_then(|o| o.version)
             .or(model_opset)
     };
-    let model_cx = PassCx::new(model_opset, protected).with_budget(budget);
+    let model_cx =
+        PassCx::new(model_opset, protected).with_budget(budget).with_facts_cache(facts);
     let mut total = pass.run_model(model, &model_cx)?;
     let budget = model_cx.budget();
     if budget.is_some() {
