@@ -1,10 +1,14 @@
 #!/usr/bin/env python3
-"""Numeric check of ferry's fusion passes (fuse_bn_into_conv, fuse_matmul_add_into_gemm) with
-onnxruntime.
+"""Numeric check of ferry's fusion and merging passes (fuse_bn_into_conv,
+fuse_matmul_add_into_gemm, fuse_add_bias_into_conv, fuse_mul_into_conv, fuse_add_bias_into_gemm,
+fuse_mul_into_gemm, fuse_consecutive_squeezes/unsqueezes/reshapes/slices/concats) with onnxruntime.
 
 Builds small float32 models with onnx.helper and random weights (fixed seed): Conv+BN (with and
 without a Conv bias, 1-D and 2-D, grouped and strided), ConvTranspose+BN (group 1, 2 and 3, with
-and without bias), MatMul+Add (bias [N], [1,N], [M,N], bias first). Each is optimized with
+and without bias), MatMul+Add (bias [N], [1,N], [M,N], bias first), Conv/ConvTranspose + a
+per-channel Add or Mul (grouped, depthwise, single number, constant first), Gemm + Add (with and
+without C, beta, transposes) and Gemm + Mul (one number, one per column), and chains of
+Squeeze/Unsqueeze/Reshape/Slice/Concat (negative axes, opset 11 attributes). Each is optimized with
 `ferry optimize --passes <the pass>`; the script checks that the pass rewrote it (the fused op
 count dropped) and that onnxruntime (graph optimizations off) gives the same outputs before and
 after on random inputs within rtol 1e-4 / atol 1e-5.
@@ -110,6 +114,63 @@ def matmul_add(rng, *, m, k, n, c_shape, bias_first=False):
     return model(nodes, [x], [y], inits), {"X": shape}
 
 
+def conv_affine(rng, *, op, c_in, c_out, group, k, bias, const_shape, kind, const_first=False):
+    """Conv/ConvTranspose followed by an Add ("add") or Mul ("mul") of a constant."""
+    shape = [1, c_in, 6, 5]
+    if op == "Conv":
+        w = rng.standard_normal([c_out, c_in // group, k, k])
+    else:
+        w = rng.standard_normal([c_in, c_out // group, k, k])
+    inits = [init("W", w), init("K", rng.uniform(0.5, 2.0, const_shape))]
+    conv_in = ["X", "W"]
+    if bias:
+        inits.append(init("B", rng.standard_normal(c_out)))
+        conv_in.append("B")
+    binary = ["K", "C"] if const_first else ["C", "K"]
+    nodes = [
+        helper.make_node(op, conv_in, ["C"], group=group),
+        helper.make_node("Add" if kind == "add" else "Mul", binary, ["Y"]),
+    ]
+    x = helper.make_tensor_value_info("X", TensorProto.FLOAT, shape)
+    return model(nodes, [x], [out_info("Y", 4)], inits), {"X": shape}
+
+
+def gemm_affine(rng, *, m, k, n, kind, const_shape, c_shape=None, trans_b=0, alpha=1.0, beta=1.0):
+    """Gemm followed by an Add ("add") or Mul ("mul") of a constant."""
+    b = rng.standard_normal([n, k] if trans_b else [k, n])
+    inits = [init("B", b), init("K", rng.uniform(0.5, 2.0, const_shape))]
+    gemm_in = ["X", "B"]
+    if c_shape is not None:
+        inits.append(init("C", rng.standard_normal(c_shape)))
+        gemm_in.append("C")
+    nodes = [
+        helper.make_node("Gemm", gemm_in, ["G"], transB=trans_b, alpha=alpha, beta=beta),
+        helper.make_node("Add" if kind == "add" else "Mul", ["G", "K"], ["Y"]),
+    ]
+    x = helper.make_tensor_value_info("X", TensorProto.FLOAT, [m, k])
+    y = helper.make_tensor_value_info("Y", TensorProto.FLOAT, [m, n])
+    return model(nodes, [x], [y], inits), {"X": [m, k]}
+
+
+def ints(name, values):
+    return numpy_helper.from_array(np.asarray(values, dtype=np.int64), name)
+
+
+def chain(shape, nodes, inits, out_rank, opset=OPSET):
+    """A chain of shape operations on X ending in Y (a Relu first, so no pass sees X's type)."""
+    g = helper.make_graph(
+        [helper.make_node("Relu", ["X"], ["X0"])] + nodes,
+        "g",
+        [helper.make_tensor_value_info("X", TensorProto.FLOAT, shape)],
+        [out_info("Y", out_rank)],
+        inits,
+    )
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", opset)])
+    m.ir_version = 8 if opset >= 13 else 6
+    onnx.checker.check_model(m, full_check=True)
+    return m, {"X": shape}
+
+
 def cases(rng):
     bn = "fuse_bn_into_conv"
     gemm = "fuse_matmul_add_into_gemm"
@@ -146,6 +207,117 @@ def cases(rng):
     )
     yield "matmul+add [M,N]", gemm, "MatMul", matmul_add(rng, m=4, k=6, n=2, c_shape=[4, 2])
     yield "matmul+add [M,1]", gemm, "MatMul", matmul_add(rng, m=4, k=6, n=2, c_shape=[4, 1])
+    add_conv, mul_conv = "fuse_add_bias_into_conv", "fuse_mul_into_conv"
+    yield "conv+add [1,C,1,1]", add_conv, "Add", conv_affine(
+        rng, op="Conv", c_in=3, c_out=4, group=1, k=3, bias=False, const_shape=[1, 4, 1, 1], kind="add"
+    )
+    yield "conv(bias)+add [C,1,1] first", add_conv, "Add", conv_affine(
+        rng, op="Conv", c_in=4, c_out=6, group=2, k=3, bias=True, const_shape=[6, 1, 1], kind="add",
+        const_first=True,
+    )
+    yield "convT(group 2)+add [1]", add_conv, "Add", conv_affine(
+        rng, op="ConvTranspose", c_in=4, c_out=6, group=2, k=2, bias=True, const_shape=[1], kind="add"
+    )
+    yield "conv(bias)+mul [1,C,1,1]", mul_conv, "Mul", conv_affine(
+        rng, op="Conv", c_in=3, c_out=5, group=1, k=3, bias=True, const_shape=[1, 5, 1, 1], kind="mul"
+    )
+    yield "conv(depthwise)+mul [C,1,1]", mul_conv, "Mul", conv_affine(
+        rng, op="Conv", c_in=4, c_out=4, group=4, k=3, bias=False, const_shape=[4, 1, 1], kind="mul"
+    )
+    yield "convT(group 3)+mul [1,C,1,1] first", mul_conv, "Mul", conv_affine(
+        rng, op="ConvTranspose", c_in=6, c_out=9, group=3, k=2, bias=True, const_shape=[1, 9, 1, 1],
+        kind="mul", const_first=True,
+    )
+    yield "convT+mul scalar", mul_conv, "Mul", conv_affine(
+        rng, op="ConvTranspose", c_in=3, c_out=4, group=1, k=3, bias=False, const_shape=[], kind="mul"
+    )
+    add_gemm, mul_gemm = "fuse_add_bias_into_gemm", "fuse_mul_into_gemm"
+    yield "gemm+add [N]", add_gemm, "Add", gemm_affine(
+        rng, m=4, k=5, n=3, kind="add", const_shape=[3], beta=0.5
+    )
+    yield "gemm(C, beta, transB)+add [M,N]", add_gemm, "Add", gemm_affine(
+        rng, m=4, k=5, n=3, kind="add", const_shape=[4, 3], c_shape=[3], trans_b=1, beta=2.0
+    )
+    yield "gemm(C [M,1])+add [1,N]", add_gemm, "Add", gemm_affine(
+        rng, m=4, k=5, n=3, kind="add", const_shape=[1, 3], c_shape=[4, 1]
+    )
+    yield "gemm(C, alpha)+mul scalar", mul_gemm, "Mul", gemm_affine(
+        rng, m=4, k=5, n=3, kind="mul", const_shape=[1], c_shape=[3], alpha=0.5, beta=3.0
+    )
+    yield "gemm(C, transB)+mul [N]", mul_gemm, "Mul", gemm_affine(
+        rng, m=4, k=5, n=3, kind="mul", const_shape=[3], c_shape=[1, 3], trans_b=1
+    )
+    yield "gemm+mul [1,N]", mul_gemm, "Mul", gemm_affine(
+        rng, m=4, k=5, n=3, kind="mul", const_shape=[1, 3]
+    )
+    mk = helper.make_node
+    yield "squeeze(squeeze) negative axes", "fuse_consecutive_squeezes", "Squeeze", chain(
+        [1, 3, 1, 4, 1],
+        [mk("Squeeze", ["X0", "a"], ["T"]), mk("Squeeze", ["T", "b"], ["Y"])],
+        [ints("a", [-1]), ints("b", [0])],
+        3,
+    )
+    yield "squeeze(squeeze) opset 11", "fuse_consecutive_squeezes", "Squeeze", chain(
+        [2, 1, 3, 1],
+        [mk("Squeeze", ["X0"], ["T"], axes=[1]), mk("Squeeze", ["T"], ["Y"], axes=[2])],
+        [],
+        2,
+        opset=11,
+    )
+    yield "unsqueeze(unsqueeze)", "fuse_consecutive_unsqueezes", "Unsqueeze", chain(
+        [3, 4],
+        [mk("Unsqueeze", ["X0", "a"], ["T"]), mk("Unsqueeze", ["T", "b"], ["Y"])],
+        [ints("a", [1]), ints("b", [0, 3])],
+        5,
+    )
+    yield "squeeze(unsqueeze) cancel", "fuse_consecutive_unsqueezes", "Squeeze", chain(
+        [3, 4],
+        [mk("Unsqueeze", ["X0", "a"], ["T"]), mk("Squeeze", ["T", "a"], ["S"]), mk("Neg", ["S"], ["Y"])],
+        [ints("a", [1])],
+        2,
+    )
+    yield "reshape(reshape) with 0", "fuse_consecutive_reshapes", "Reshape", chain(
+        [2, 3, 4],
+        [mk("Reshape", ["X0", "s1"], ["T"]), mk("Reshape", ["T", "s2"], ["Y"])],
+        [ints("s1", [6, 4]), ints("s2", [0, 2, 2])],
+        3,
+    )
+    yield "reshape(flatten)", "fuse_consecutive_reshapes", "Flatten", chain(
+        [2, 3, 4],
+        [mk("Flatten", ["X0"], ["T"], axis=2), mk("Reshape", ["T", "s2"], ["Y"])],
+        [ints("s2", [4, -1])],
+        2,
+    )
+    yield "slice(slice) same and other axes", "fuse_consecutive_slices", "Slice", chain(
+        [6, 7, 8],
+        [
+            mk("Slice", ["X0", "b1", "e1", "a1"], ["T"]),
+            mk("Slice", ["T", "b2", "e2", "a2", "s2"], ["Y"]),
+        ],
+        [ints("b1", [1, 2]), ints("e1", [6, 100]), ints("a1", [0, 2]),
+         ints("b2", [1, 0, 1]), ints("e2", [3, 7, 100]), ints("a2", [0, 1, 2]), ints("s2", [1, 2, 1])],
+        3,
+    )
+    yield "slice(slice) opset 9", "fuse_consecutive_slices", "Slice", chain(
+        [6, 7],
+        [
+            mk("Slice", ["X0"], ["T"], starts=[1], ends=[5], axes=[1]),
+            mk("Slice", ["T"], ["Y"], starts=[2, 0], ends=[9, 3], axes=[1, 0]),
+        ],
+        [],
+        2,
+        opset=9,
+    )
+    yield "concat(concat)", "fuse_consecutive_concats", "Concat", chain(
+        [2, 3],
+        [
+            mk("Neg", ["X0"], ["N"]),
+            mk("Concat", ["X0", "N"], ["T"], axis=-1),
+            mk("Concat", ["N", "T", "X0"], ["Y"], axis=1),
+        ],
+        [],
+        2,
+    )
 
 
 def session(path):

@@ -103,6 +103,12 @@ pub(crate) fn int64_tensor(values: &[i64]) -> Tensor {
     Tensor::from_raw("", DataType::INT64, vec![values.len() as i64], bytes.into())
 }
 
+/// A float32 tensor with the given dims holding `values`.
+pub(crate) fn f32_tensor(dims: Vec<i64>, values: &[f32]) -> Tensor {
+    let bytes: Vec<u8> = values.iter().flat_map(|x| x.to_le_bytes()).collect();
+    Tensor::from_raw("", DataType::FLOAT, dims, bytes.into())
+}
+
 /// Whether `v` has exactly one reader, input `slot` of `node`, and nothing else needs it: not a
 /// graph output, not protected.
 pub(crate) fn only_reader(g: &Graph, cx: &PassCx, v: ValueId, node: NodeId, slot: usize) -> bool {
@@ -187,7 +193,7 @@ impl Placer {
 
 /// Replaces the tensor bound to the constant `v` (an initializer or a `Constant` node's
 /// `value`), keeping its name.
-fn overwrite(g: &mut Graph, v: ValueId, mut t: Tensor) {
+pub(crate) fn overwrite(g: &mut Graph, v: ValueId, mut t: Tensor) {
     match g.value(v).def() {
         ValueDef::Node { node, .. } => {
             t.name = None;

@@ -12,6 +12,7 @@
 //! Nothing here checks numerics: a pass is correct by its guards and by the golden tests in
 //! `tests/golden/`.
 
+mod affine;
 mod eliminate_common_subexpression;
 mod eliminate_deadend;
 mod eliminate_identity;
@@ -23,6 +24,8 @@ mod fold_shapes;
 mod forward;
 mod chain;
 mod constants;
+mod fuse_add_bias_into_conv;
+mod fuse_add_bias_into_gemm;
 mod fuse_bn;
 mod fuse_consecutive_concats;
 mod fuse_consecutive_reshapes;
@@ -31,6 +34,8 @@ mod fuse_consecutive_squeezes;
 mod fuse_consecutive_transposes;
 mod fuse_consecutive_unsqueezes;
 mod fuse_gemm;
+mod fuse_mul_into_conv;
+mod fuse_mul_into_gemm;
 mod manager;
 mod rebuild;
 
@@ -42,6 +47,8 @@ pub use eliminate_nop_transpose::EliminateNopTranspose;
 pub use eliminate_unused_initializer::EliminateUnusedInitializer;
 pub use fold_constants::FoldConstants;
 pub use fold_shapes::FoldShapes;
+pub use fuse_add_bias_into_conv::FuseAddBiasIntoConv;
+pub use fuse_add_bias_into_gemm::FuseAddBiasIntoGemm;
 pub use fuse_bn::FuseBnIntoConv;
 pub use fuse_consecutive_concats::FuseConsecutiveConcats;
 pub use fuse_consecutive_reshapes::FuseConsecutiveReshapes;
@@ -50,6 +57,8 @@ pub use fuse_consecutive_squeezes::FuseConsecutiveSqueezes;
 pub use fuse_consecutive_transposes::FuseConsecutiveTransposes;
 pub use fuse_consecutive_unsqueezes::FuseConsecutiveUnsqueezes;
 pub use fuse_gemm::FuseMatmulAddIntoGemm;
+pub use fuse_mul_into_conv::FuseMulIntoConv;
+pub use fuse_mul_into_gemm::FuseMulIntoGemm;
 pub use manager::{PassManager, PassStats, PipelineReport};
 
 use ferry_ir::Graph;
@@ -104,51 +113,11 @@ pub struct PassCx<'a> {
     pub protected: &'a HashSet<String>,
     /// Rewrites still allowed (`None`: unlimited); see [`PassManager::stop_after`].
     budget: Cell<Option<usize>>,
-    /// Inference results shared by the passes of a pipeline (see [`PassCx::facts`]).
-    facts: Option<&'a FactsCache>,
-}
-
-/// What type and shape inference knows about the model, computed once and shared by the passes
-/// that need it until one of them changes the model. Inference is the most expensive step of
-/// several passes; without sharing, every such pass would run it again on an unchanged model.
-#[derive(Default)]
-pub struct FactsCache {
-    slot: std::cell::RefCell<Option<std::sync::Arc<ferry_infer::Facts>>>,
-}
-
-impl FactsCache {
-    /// Forgets the facts: the model changed.
-    pub fn invalidate(&self) {
-        self.slot.borrow_mut().take();
-    }
 }
 
 impl<'a> PassCx<'a> {
     pub fn new(opset: Option<i64>, protected: &'a HashSet<String>) -> PassCx<'a> {
-        PassCx { opset, nested: false, protected, budget: Cell::new(None), facts: None }
-    }
-
-    /// Shares `cache` between the passes run with this context (the manager does this).
-    pub fn with_facts_cache(mut self, cache: &'a FactsCache) -> PassCx<'a> {
-        self.facts = Some(cache);
-        self
-    }
-
-    /// What inference knows about `model` as it is now (`ferry_infer::facts`: initializers that
-    /// are also graph inputs count as unknown). Computed once per state of the model when the
-    /// manager shares a cache; a pass must look up everything it needs before it changes the
-    /// model, since facts are found by graph and value handles.
-    pub fn facts(&self, model: &mut ferry_ir::Model) -> std::sync::Arc<ferry_infer::Facts> {
-        if let Some(cache) = self.facts
-            && let Some(f) = cache.slot.borrow().as_ref()
-        {
-            return f.clone();
-        }
-        let facts = std::sync::Arc::new(ferry_infer::facts(model).0);
-        if let Some(cache) = self.facts {
-            *cache.slot.borrow_mut() = Some(facts.clone());
-        }
-        facts
+        PassCx { opset, nested: false, protected, budget: Cell::new(None) }
     }
 
     /// Limits the rewrites passes may make through this context.
@@ -190,7 +159,6 @@ impl<'a> PassCx<'a> {
             nested: true,
             protected: self.protected,
             budget: Cell::new(budget),
-            facts: None,
         }
     }
 }
@@ -224,7 +192,11 @@ pub fn all_passes() -> Vec<Box<dyn Pass>> {
         Box::new(FuseConsecutiveSlices),
         Box::new(FuseConsecutiveConcats),
         Box::new(FuseBnIntoConv),
+        Box::new(FuseAddBiasIntoConv),
+        Box::new(FuseMulIntoConv),
         Box::new(FuseMatmulAddIntoGemm),
+        Box::new(FuseAddBiasIntoGemm),
+        Box::new(FuseMulIntoGemm),
         Box::new(EliminateCommonSubexpression),
         Box::new(FoldConstants::default()),
         Box::new(FoldShapes),
