@@ -113,11 +113,51 @@ pub struct PassCx<'a> {
     pub protected: &'a HashSet<String>,
     /// Rewrites still allowed (`None`: unlimited); see [`PassManager::stop_after`].
     budget: Cell<Option<usize>>,
+    /// Inference results shared by the passes of a pipeline (see [`PassCx::facts`]).
+    facts: Option<&'a FactsCache>,
+}
+
+/// What type and shape inference knows about the model, computed once and shared by the passes
+/// that need it until one of them changes the model. Inference is the most expensive step of
+/// several passes; without sharing, every such pass would run it again on an unchanged model.
+#[derive(Default)]
+pub struct FactsCache {
+    slot: std::cell::RefCell<Option<std::sync::Arc<ferry_infer::Facts>>>,
+}
+
+impl FactsCache {
+    /// Forgets the facts: the model changed.
+    pub fn invalidate(&self) {
+        self.slot.borrow_mut().take();
+    }
 }
 
 impl<'a> PassCx<'a> {
     pub fn new(opset: Option<i64>, protected: &'a HashSet<String>) -> PassCx<'a> {
-        PassCx { opset, nested: false, protected, budget: Cell::new(None) }
+        PassCx { opset, nested: false, protected, budget: Cell::new(None), facts: None }
+    }
+
+    /// Shares `cache` between the passes run with this context (the manager does this).
+    pub fn with_facts_cache(mut self, cache: &'a FactsCache) -> PassCx<'a> {
+        self.facts = Some(cache);
+        self
+    }
+
+    /// What inference knows about `model` as it is now (`ferry_infer::facts`: initializers that
+    /// are also graph inputs count as unknown). Computed once per state of the model when the
+    /// manager shares a cache; a pass must look up everything it needs before it changes the
+    /// model, since facts are found by graph and value handles.
+    pub fn facts(&self, model: &mut ferry_ir::Model) -> std::sync::Arc<ferry_infer::Facts> {
+        if let Some(cache) = self.facts
+            && let Some(f) = cache.slot.borrow().as_ref()
+        {
+            return f.clone();
+        }
+        let facts = std::sync::Arc::new(ferry_infer::facts(model).0);
+        if let Some(cache) = self.facts {
+            *cache.slot.borrow_mut() = Some(facts.clone());
+        }
+        facts
     }
 
     /// Limits the rewrites passes may make through this context.
@@ -159,6 +199,7 @@ impl<'a> PassCx<'a> {
             nested: true,
             protected: self.protected,
             budget: Cell::new(budget),
+            facts: None,
         }
     }
 }
