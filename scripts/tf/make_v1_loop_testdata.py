@@ -173,6 +173,26 @@ def cond_nested():
     return build, cases
 
 
+def cond_shared_pred():
+    """Three v1 conds on one predicate: the second reads the first's result (so they cannot be
+    one If), the third has constant-only branches (their nodes hang off the pivots by control
+    edges)."""
+
+    def build():
+        x = tf.compat.v1.placeholder(tf.float32, [3], name="x")
+        flag = tf.compat.v1.placeholder(tf.bool, [], name="flag")
+        y1 = tf.compat.v1.cond(flag, lambda: x * 2.0, lambda: x + 1.0, name="first")
+        y2 = tf.compat.v1.cond(flag, lambda: y1 * 3.0, lambda: tf.identity(x), name="second")
+        z = tf.compat.v1.cond(flag, lambda: tf.constant(1.0), lambda: tf.constant(2.0), name="third")
+        return [tf.identity(y2, name="y2"), tf.identity(z, name="z")]
+
+    cases = {
+        "true": {"x": weights(3), "flag": np.array(True)},
+        "false": {"x": weights(3), "flag": np.array(False)},
+    }
+    return build, cases
+
+
 def cond_in_loop():
     """A v1 cond inside a while-loop body, on the parity of the counter."""
 
@@ -216,6 +236,7 @@ MODELS = {
     "cond_basic": (cond_basic, 0, 1, "v1 cond with two results, captured constant"),
     "cond_nested": (cond_nested, 0, 2, "v1 cond inside a v1 cond branch"),
     "cond_in_loop": (cond_in_loop, 1, 1, "v1 cond inside a while body"),
+    "cond_shared_pred": (cond_shared_pred, 0, 3, "three conds on one predicate, one feeding another; constant branches"),
 }
 
 
