@@ -33,6 +33,7 @@ against tf_small_lstm.io.npz too.
 import json
 import os
 import sys
+import zlib
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -42,11 +43,17 @@ from tensorflow.python.framework import convert_to_constants  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 OUT = os.path.normpath(os.path.join(HERE, "..", "..", "testdata", "tf", "v1_loop"))
-RNG = np.random.default_rng(20240611)
+RNG = np.random.default_rng(0)
 
 
 def weights(*shape):
     return (RNG.standard_normal(shape) * 0.5).astype(np.float32)
+
+
+def seed_for(name):
+    """Each model draws from its own seeded generator, so adding a model changes no other."""
+    global RNG
+    RNG = np.random.default_rng(zlib.crc32(name.encode()))
 
 
 def v1_graph(build):
@@ -106,6 +113,27 @@ def rnn_tensorarray(partial):
         return [tf.identity(out.stack(), name="sequence"), tf.identity(h, name="last")]
 
     feeds = {"x": weights(steps, batch, 3)}
+    return build, feeds
+
+
+def tensorarray_dynamic():
+    """TensorArrays as hand-written TF1 loops make them: one with dynamic_size (it grows as it
+    is written), one without element_shape (its shape comes from the TensorArrayGatherV3 that
+    stacks it)."""
+
+    def build():
+        x = tf.compat.v1.placeholder(tf.float32, [4, 3], name="x")
+        grow = tf.TensorArray(tf.float32, size=0, dynamic_size=True, name="grow")
+        plain = tf.TensorArray(tf.float32, size=4, name="plain")
+
+        def body(i, g, p):
+            row = tf.gather(x, i)  # x[i] would be a StridedSlice with a loop-dependent begin
+            return i + 1, g.write(i, tf.exp(row)), p.write(i, row * 2.0)
+
+        _, g, p = tf.compat.v1.while_loop(lambda i, g, p: i < 4, body, [tf.constant(0), grow, plain], name="loop")
+        return [tf.identity(g.stack(), name="grown"), tf.identity(p.stack(), name="plain_stacked"), tf.identity(g.size(), name="size")]
+
+    feeds = {"x": weights(4, 3)}
     return build, feeds
 
 
@@ -232,6 +260,7 @@ MODELS = {
     "while_basic": (while_basic, 1, 0, "counted loop, data-dependent trip count, loop-invariant Enter"),
     "rnn_tensorarray": (lambda: rnn_tensorarray(False), 1, 0, "TensorArrayV3 scatter/read/write/gather/size, known element shapes"),
     "rnn_tensorarray_partial": (lambda: rnn_tensorarray(True), 1, 0, "as rnn_tensorarray with an unknown batch size: partly known element shapes"),
+    "tensorarray_dynamic": (tensorarray_dynamic, 1, 0, "dynamic_size TensorArray; element shape only on the gather"),
     "while_nested": (while_nested, 2, 0, "nested frames, inner trip count from the outer counter"),
     "cond_basic": (cond_basic, 0, 1, "v1 cond with two results, captured constant"),
     "cond_nested": (cond_nested, 0, 2, "v1 cond inside a v1 cond branch"),
@@ -259,6 +288,7 @@ def make():
     manifest = {}
     items = list(MODELS.items()) + [("keras_gru_lowered", (None, 1, 0, "TF2 functional While lowered by freezing: TensorList loop values"))]
     for name, (maker, whiles, ifs, covers) in items:
+        seed_for(name)
         if maker is None:
             gd, outputs, feeds = keras_gru_lowered()
             cases = {"": feeds}

@@ -20,6 +20,7 @@
 //! error naming the frame or node; nothing is approximated.
 
 mod cond;
+mod dense_ops;
 mod frames;
 mod function;
 mod graph;

@@ -23,8 +23,8 @@ use crate::proto::{GraphDef, NameAttrList, NodeDef, attr_value};
 use super::frames::{is_back_edge, topo_order};
 use super::function::{FunctionSpec, Source, build_function};
 use super::graph::{
-    DT_BOOL, Index, Input, Port, attr_type, data_ref, list_attr, make_node, output_dtype,
-    type_attr, unknown_shape,
+    DT_BOOL, Index, Port, attr_type, data_ref, list_attr, make_node, output_dtype, type_attr,
+    unknown_shape,
 };
 use super::names::Names;
 use super::{LoweredCond, V1ControlFlowError};
@@ -342,22 +342,29 @@ fn lower_group(
         removed.extend(members.iter().copied());
     }
     prune_dead_branch_nodes(nodes, index, analysis, pred, &mut removed);
-    let renames: HashMap<String, (String, usize)> = merges
-        .iter()
-        .enumerate()
-        .map(|(k, &m)| (nodes[m].name.clone(), (if_name.clone(), k)))
-        .collect();
+    // Each Merge becomes an Identity of its If output under the Merge's name, so every tensor
+    // name outside the cond still exists.
+    let mut results: HashMap<usize, NodeDef> = HashMap::new();
+    for (k, (&m, &t)) in merges.iter().zip(&out_types).enumerate() {
+        let id = make_node(
+            &nodes[m].name,
+            "Identity",
+            vec![data_ref(&if_name, k)],
+            vec![("T", type_attr(t))],
+        );
+        results.insert(m, id);
+    }
     let position = merges.iter().copied().min().unwrap_or(0);
     let old = std::mem::take(&mut graph.node);
-    for (i, mut n) in old.into_iter().enumerate() {
+    for (i, n) in old.into_iter().enumerate() {
         if i == position {
             graph.node.push(if_node.clone());
         }
-        if removed.contains(&i) {
-            continue;
+        if let Some(id) = results.remove(&i) {
+            graph.node.push(id);
+        } else if !removed.contains(&i) {
+            graph.node.push(n);
         }
-        rename(&mut n, &renames)?;
-        graph.node.push(n);
     }
     // Control inputs may still name removed nodes (pivots); drop those edges.
     let gone: HashSet<String> = {
@@ -540,33 +547,4 @@ fn prune_dead_branch_nodes(
             }
         }
     }
-}
-
-fn rename(
-    n: &mut NodeDef,
-    renames: &HashMap<String, (String, usize)>,
-) -> Result<(), V1ControlFlowError> {
-    let name = n.name.clone();
-    for s in n.input.iter_mut() {
-        match Input::parse(s, &name)? {
-            Input::Data { node, index } => {
-                if let Some((to, k)) = renames.get(&node) {
-                    if index != 0 {
-                        return Err(V1ControlFlowError::node(
-                            &name,
-                            &n.op,
-                            format!("reads output {index} of Merge `{node}`"),
-                        ));
-                    }
-                    *s = data_ref(to, *k);
-                }
-            }
-            Input::Control { node } => {
-                if let Some((to, _)) = renames.get(&node) {
-                    *s = format!("^{to}");
-                }
-            }
-        }
-    }
-    Ok(())
 }

@@ -106,8 +106,12 @@ fn counted_loop_becomes_one_while() {
         Some(attr_value::Value::List(l)) => assert_eq!(l.r#type, vec![3, 1, 1]),
         other => panic!("T is {other:?}"),
     }
-    assert_eq!(find(&g, "out").input, vec!["L:1"]);
-    assert_eq!(find(&g, "count").input, vec!["^L", "L"]);
+    // Exits keep their names, as Identities of the While outputs.
+    assert_eq!(find(&g, "out").input, vec!["L/exit_x"]);
+    let exit_x = find(&g, "L/exit_x");
+    assert_eq!((exit_x.op.as_str(), &exit_x.input[..]), ("Identity", &["L:1".to_string()][..]));
+    assert_eq!(find(&g, "L/exit_i").input, vec!["L"]);
+    assert_eq!(find(&g, "count").input, vec!["^L/exit_i", "L/exit_i:0"]);
 
     let cond = function(&g, &l.cond);
     assert_eq!(cond.ret.get("cond").map(String::as_str), Some("L/less:z:0"));
@@ -129,6 +133,25 @@ fn counted_loop_becomes_one_while() {
     assert_eq!(mul.input, vec!["L/id_x:output:0", "arg2"]);
     let one = body.node_def.iter().find(|n| n.name == "L/one").expect("one in body");
     assert_eq!(one.input, vec!["^L/id_i"], "control edges inside the body stay");
+}
+
+#[test]
+fn root_constant_read_in_a_loop_moves_into_the_body() {
+    // Frozen graphs read root constants inside loops without an Enter; TensorFlow's executor
+    // accepts a constant there. It is copied into the body and leaves the graph.
+    let mut g = counted_loop();
+    g.node.push(constant("k", 1, &[]));
+    for n in g.node.iter_mut() {
+        if n.name == "L/add" {
+            n.input[1] = "k".into();
+        }
+    }
+    let report = lower_v1_control_flow(&mut g).expect("lowers");
+    assert!(g.node.iter().all(|n| n.name != "k"), "k is only read by the loop");
+    let body = function(&g, &report.loops[0].body);
+    let add = body.node_def.iter().find(|n| n.name == "L/add").expect("add in body");
+    assert_eq!(add.input, vec!["L/id_i:output:0", "k:output:0"]);
+    assert!(body.node_def.iter().any(|n| n.name == "k" && n.op == "Const"));
 }
 
 #[test]
@@ -221,6 +244,35 @@ fn dangling_input_and_cycle_are_refused() {
 
 #[test]
 fn unsupported_list_ops_are_listed_together() {
+    // A TensorArray without element shape that nothing gathers, a list op without a dense
+    // form, and a reader of that array: two reasons, and no third one for the reader.
+    let ta = make_node("ta", "TensorArrayV3", vec!["n".into()], vec![("dtype", type_attr(1))]);
+    let mut g = GraphDef {
+        node: vec![
+            constant("n", 4, &[]),
+            ta,
+            make_node(
+                "read",
+                "TensorArrayReadV3",
+                vec!["ta".into(), "n".into(), "ta:1".into()],
+                vec![],
+            ),
+            make_node("empty", "EmptyTensorList", vec![], vec![]),
+            make_node("push", "TensorListPushBack", vec!["empty".into(), "n".into()], vec![]),
+        ],
+        ..Default::default()
+    };
+    let err = lower_v1_control_flow(&mut g).expect_err("refused");
+    let V1ControlFlowError::Unsupported(items) = &err else { panic!("{err}") };
+    let text = items.join("\n");
+    for name in ["`ta`", "`empty`", "`push`"] {
+        assert!(text.contains(name), "{name} missing from {text}");
+    }
+    assert!(!text.contains("`read`"), "a reader of a refused array is not listed again: {text}");
+}
+
+#[test]
+fn growing_tensor_array_is_extended_before_writing() {
     let mut ta = make_node(
         "ta",
         "TensorArrayV3",
@@ -233,19 +285,26 @@ fn unsupported_list_ops_are_listed_together() {
     );
     let mut g = GraphDef {
         node: vec![
-            constant("n", 4, &[]),
+            constant("n", 0, &[]),
+            constant("i", 3, &[]),
+            placeholder("x", 1),
             ta,
-            make_node("empty", "EmptyTensorList", vec![], vec![]),
-            make_node("push", "TensorListPushBack", vec!["empty".into(), "n".into()], vec![]),
+            make_node(
+                "write",
+                "TensorArrayWriteV3",
+                vec!["ta".into(), "i".into(), "x".into(), "ta:1".into()],
+                vec![],
+            ),
         ],
         ..Default::default()
     };
-    let err = lower_v1_control_flow(&mut g).expect_err("refused");
-    let V1ControlFlowError::Unsupported(items) = &err else { panic!("{err}") };
-    let text = items.join("\n");
-    for name in ["`ta`", "`empty`", "`push`"] {
-        assert!(text.contains(name), "{name} missing from {text}");
-    }
+    let report = lower_v1_control_flow(&mut g).expect("lowers");
+    assert_eq!(report.list_ops, 2);
+    let write = find(&g, "write");
+    assert_eq!(write.op, "TensorScatterUpdate");
+    let base = find(&g, &write.input[0]);
+    assert_eq!(base.op, "ConcatV2", "the array grows to index + 1 before the write");
+    assert_eq!(find(&g, "ta").op, "Fill");
 }
 
 #[test]
@@ -284,7 +343,8 @@ fn tensor_list_loop_value_becomes_a_dense_tensor() {
     assert_eq!(report.list_ops, 3, "reserve, set, stack");
     assert_eq!(find(&g, "reserve").op, "Fill");
     assert_eq!(find(&g, "stack").op, "Identity");
-    assert_eq!(find(&g, "stack").input, vec!["L:2"], "loop variables first, then invariants");
+    assert_eq!(find(&g, "stack").input, vec!["L/exit_l"]);
+    assert_eq!(find(&g, "L/exit_l").input, vec!["L:2"], "loop variables first, then invariants");
     match find(&g, "L").attr.get("T").and_then(|a| a.value.as_ref()) {
         Some(attr_value::Value::List(l)) => {
             assert_eq!(l.r#type, vec![3, 1, 1, 1], "the list is float now")
@@ -327,7 +387,8 @@ fn v1_cond_becomes_if() {
     let iff = find(&g, "c");
     assert_eq!(iff.op, "If");
     assert_eq!(iff.input[0], "p", "the predicate, past Identity(pred)");
-    assert_eq!(find(&g, "y").input, vec!["c"]);
+    assert_eq!(find(&g, "y").input, vec!["c/merge"]);
+    assert_eq!(find(&g, "c/merge").input, vec!["c"], "the Merge's name lives on as an Identity");
     assert!(g.node.iter().all(|n| !V1_OPS.contains(&n.op.as_str())), "v1 ops left");
     let then = function(&g, &c.then_branch);
     let els = function(&g, &c.else_branch);

@@ -27,8 +27,8 @@ use crate::proto::{GraphDef, NameAttrList, NodeDef, attr_value};
 use super::frames::Frames;
 use super::function::{FunctionSpec, Source, build_function};
 use super::graph::{
-    DT_BOOL, Index, Input, Port, attr_bool, attr_int, attr_type, data_ref, int_attr, list_attr,
-    make_node, unknown_shape,
+    DT_BOOL, Index, Port, attr_bool, attr_int, attr_type, data_ref, int_attr, list_attr, make_node,
+    type_attr, unknown_shape,
 };
 use super::names::Names;
 use super::{LoweredLoop, V1ControlFlowError};
@@ -207,29 +207,48 @@ pub(crate) fn lower_frame(
         ],
     );
 
-    // Exits become While outputs; the frame's nodes go.
-    let mut renames: HashMap<String, (String, usize)> = HashMap::new();
+    // Each Exit becomes an Identity of its While output under the Exit's name, so that every
+    // tensor name outside the loop (sinks, `--outputs` given in the original graph's names)
+    // still exists; the frame's other nodes go, and so do root constants only the frame read
+    // (they were copied into the functions).
+    let mut exits: HashMap<usize, NodeDef> = HashMap::new();
     for (i, v) in vars.iter().enumerate() {
         for &x in &v.exits {
-            renames.insert(nodes[x].name.clone(), (while_name.clone(), i));
+            let id = make_node(
+                &nodes[x].name,
+                "Identity",
+                vec![data_ref(&while_name, i)],
+                vec![("T", type_attr(v.dtype))],
+            );
+            exits.insert(x, id);
         }
     }
-    let removed: HashSet<usize> = members.iter().copied().collect();
+    let mut removed: HashSet<usize> = members.iter().copied().collect();
+    for &c in cond_members.iter().chain(&body_members) {
+        let only_frame_reads = index.data_consumers[c]
+            .iter()
+            .map(|u| u.0)
+            .chain(index.control_consumers[c].iter().copied())
+            .all(|u| removed.contains(&u));
+        if frames.own[c].is_none() && only_frame_reads {
+            removed.insert(c);
+        }
+    }
     let used: HashSet<usize> = cond_members.iter().chain(&body_members).copied().collect();
     let dropped =
         members.iter().filter(|&&n| !used.contains(&n) && !is_structural(&nodes[n].op)).count();
     let first = members.iter().copied().min().unwrap_or(nodes.len());
     let old = std::mem::take(&mut graph.node);
-    let mut kept: Vec<NodeDef> = Vec::with_capacity(old.len() + 1 - removed.len());
-    for (i, mut n) in old.into_iter().enumerate() {
+    let mut kept: Vec<NodeDef> = Vec::with_capacity(old.len() + 1);
+    for (i, n) in old.into_iter().enumerate() {
         if i == first {
             kept.push(while_node.clone());
         }
-        if removed.contains(&i) {
-            continue;
+        if let Some(id) = exits.remove(&i) {
+            kept.push(id);
+        } else if !removed.contains(&i) {
+            kept.push(n);
         }
-        rename_inputs(&mut n, &renames)?;
-        kept.push(n);
     }
     graph.node = kept;
     let library = graph.library.get_or_insert_with(Default::default);
@@ -395,37 +414,4 @@ fn closure(
     let mut out: Vec<usize> = seen.into_iter().collect();
     out.sort_unstable();
     Ok(out)
-}
-
-/// Points references to renamed nodes (`Exit`s) at their replacements.
-fn rename_inputs(
-    n: &mut NodeDef,
-    renames: &HashMap<String, (String, usize)>,
-) -> Result<(), V1ControlFlowError> {
-    if renames.is_empty() {
-        return Ok(());
-    }
-    let name = n.name.clone();
-    for s in n.input.iter_mut() {
-        match Input::parse(s, &name)? {
-            Input::Data { node, index } => {
-                if let Some((to, k)) = renames.get(&node) {
-                    if index != 0 {
-                        return Err(V1ControlFlowError::node(
-                            &name,
-                            &n.op,
-                            format!("reads output {index} of Exit `{node}`"),
-                        ));
-                    }
-                    *s = data_ref(to, *k);
-                }
-            }
-            Input::Control { node } => {
-                if let Some((to, _)) = renames.get(&node) {
-                    *s = format!("^{to}");
-                }
-            }
-        }
-    }
-    Ok(())
 }
