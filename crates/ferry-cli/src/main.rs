@@ -85,7 +85,7 @@ enum Command {
     ServeMeta(serve_meta::Args),
     /// Draw a model: SVG laid out by ferry (no Graphviz needed), or Graphviz DOT.
     Graph(graph::Args),
-    /// Simplify a model with the optimizer's passes (not numerically checked yet).
+    /// Simplify a model with the optimizer's passes, checked numerically against the original.
     Optimize(optimize::Args),
 }
 

@@ -1,24 +1,44 @@
-//! `ferry optimize IN OUT`: run the optimizer's pass pipeline and write the result.
+//! `ferry optimize IN OUT`: run the optimizer's pass pipeline, check the result numerically
+//! against the original, and write it.
 //!
-//! Prints a before/after table (nodes per op type over every graph, file size) and the time and
-//! rewrites of each pass. The result is checked structurally (the full checker runs before
-//! writing, as for every writer) but not numerically yet: that is said in `--help` and in the
-//! output.
+//! Prints a before/after table (nodes per op type over every graph, parameter bytes, file size),
+//! the time and rewrites of each pass, and the check's verdict; `--json` prints the same for
+//! machines.
+//!
+//! The numeric check (`ferry_verify`) is on by default with one random input set (`--check N`
+//! for more, `--check 0` for none). Its verdicts and what the command does with them:
+//!
+//! - agree: OUT is written, exit 0;
+//! - mismatch (an output differs, the outputs changed, or the reference runs the original but not
+//!   the result): OUT is **not** written, the report names the first differing output, exit 1.
+//!   A model that fails the check is not one to ship, and writing it would invite that; rerun
+//!   with `--check 0` to get it anyway (e.g. to bisect with `--stop-after`);
+//! - not checked (no reference runs the original, or its inputs cannot be made up): OUT is
+//!   written, the report says `not checked: <reason>`, exit 0. That is not a mismatch, but it
+//!   is never reported as a pass either.
 
-use ferry::ir::Model;
+use ferry::ir::{Initializer, Model, TensorData};
 use ferry::onnx::{self, LoadOptions};
-use ferry::passes::{self, PassManager, PipelineReport};
+use ferry::passes::{self, FoldConstants, Pass, PassCx, PassError, PassManager, PipelineReport};
+use ferry::verify::{self, InputShapes, Report, Subject, Verdict};
 use serde_json::json;
 use std::collections::BTreeMap;
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-const NOT_CHECKED: &str = "not checked: numeric comparison of the result with the original is \
-                           not implemented yet";
+/// onnxsim's `--no-large-tensor` without a size: 1 KiB ("1KB", which onnxsim reads as 1024).
+const NO_LARGE_TENSOR_BYTES: u64 = 1024;
+
+/// Models with more nodes than this get a progress spinner (when stderr is a terminal): below,
+/// the whole command takes well under a second.
+const PROGRESS_NODES: usize = 5000;
 
 #[derive(clap::Args)]
-#[command(after_help = "The result passes ferry's checker but is NOT numerically checked yet: \
-                        no reference runtime compares it with the original in this version.")]
+#[command(after_help = "The result is compared with the original on random inputs (tract-onnx \
+                        as the reference; onnxruntime too when built with the `ort` feature and \
+                        ORT_DYLIB_PATH set). A mismatch exits 1 without writing OUT; a model no \
+                        reference can run is written and reported as 'not checked: <reason>'.")]
 pub struct Args {
     /// The model to optimize.
     #[arg(required_unless_present = "list_passes")]
@@ -45,6 +65,30 @@ pub struct Args {
     /// Stop after N rewrites in total (to find a bad rewrite by bisection).
     #[arg(long, value_name = "N")]
     stop_after: Option<usize>,
+    /// Compare the result with the original on N random input sets (0: no check).
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    check: usize,
+    /// Relative tolerance of the check: |result - original| <= atol + rtol * |original|.
+    #[arg(long, value_name = "X", default_value_t = 1e-4)]
+    rtol: f64,
+    /// Absolute tolerance of the check.
+    #[arg(long, value_name = "X", default_value_t = 1e-5)]
+    atol: f64,
+    /// Seed of the check's random inputs (input set i uses SEED + i).
+    #[arg(long, value_name = "SEED", default_value_t = 0)]
+    seed: u64,
+    /// Pin an input's shape: NAME:D1,D2,... (or D1,D2,... for a model with one input).
+    /// Repeatable, and several may follow one flag (onnxsim's form). Written into OUT, so the
+    /// passes can fold what the pinned shape decides, and used for the check's inputs. Open dims
+    /// not pinned are 1 in the check and stay open in OUT.
+    #[arg(long = "input-shape", value_name = "NAME:D1,D2", num_args = 1..)]
+    input_shape: Vec<String>,
+    /// Do not fold constants into tensors larger than 1 KiB (onnxsim's --no-large-tensor).
+    #[arg(long)]
+    no_large_tensor: bool,
+    /// Do not fold constants into tensors larger than BYTES (implies --no-large-tensor).
+    #[arg(long, value_name = "BYTES")]
+    size_threshold: Option<u64>,
 }
 
 /// Nodes per op type (domain-qualified outside the default domain) over every graph.
@@ -62,11 +106,38 @@ fn op_counts(model: &Model) -> BTreeMap<String, usize> {
     counts
 }
 
-fn pipeline(args: &Args) -> Result<Vec<Box<dyn passes::Pass>>, String> {
+/// Bytes of every initializer in every graph (dense: packed size; strings and sparse: stored
+/// size), as `ferry info` counts them.
+fn parameter_bytes(model: &Model) -> u64 {
+    let mut total = 0u64;
+    model.visit_graphs(&mut |_, g| {
+        for (_, v) in g.values() {
+            let n = match &v.initializer {
+                Some(Initializer::Dense(t)) => match (t.nbytes(), &t.data) {
+                    (_, TensorData::String(_)) | (None, _) => t.stored_len(),
+                    (Some(n), _) => n,
+                },
+                Some(Initializer::Sparse(s)) => {
+                    s.values.iter().chain(&s.indices).map(|t| t.stored_len()).sum()
+                }
+                None => 0,
+            };
+            total = total.saturating_add(n);
+        }
+    });
+    total
+}
+
+/// The largest tensor constant folding may make, from `--no-large-tensor`/`--size-threshold`.
+fn fold_limit(args: &Args) -> Option<u64> {
+    args.size_threshold.or(args.no_large_tensor.then_some(NO_LARGE_TENSOR_BYTES))
+}
+
+fn pipeline(args: &Args) -> Result<Vec<Box<dyn Pass>>, String> {
     let known: Vec<&str> = passes::all_passes().iter().map(|p| p.name()).collect();
     for s in &args.skip {
         if !known.contains(&s.as_str()) {
-            return Err(passes::PassError::UnknownPass(s.clone()).to_string());
+            return Err(PassError::UnknownPass(s.clone()).to_string());
         }
     }
     let chosen: Vec<&str> = if args.passes.is_empty() {
@@ -76,11 +147,73 @@ fn pipeline(args: &Args) -> Result<Vec<Box<dyn passes::Pass>>, String> {
     };
     let chosen: Vec<&str> =
         chosen.into_iter().filter(|p| !args.skip.iter().any(|s| s == p)).collect();
-    passes::passes_by_name(&chosen).map_err(|e| e.to_string())
+    let mut list = passes::passes_by_name(&chosen).map_err(|e| e.to_string())?;
+    if let Some(limit) = fold_limit(args) {
+        for p in &mut list {
+            if p.name() == "fold_constants" {
+                *p = Box::new(FoldConstants::default().with_max_bytes(limit));
+            }
+        }
+    }
+    Ok(list)
+}
+
+/// A pass that shows its name on a spinner before it runs (the manager calls `run_model` once
+/// per pass and round, before the pass visits the graphs).
+struct Shown {
+    inner: Box<dyn Pass>,
+    bar: indicatif::ProgressBar,
+}
+
+impl Pass for Shown {
+    fn name(&self) -> &'static str {
+        self.inner.name()
+    }
+    fn description(&self) -> &'static str {
+        self.inner.description()
+    }
+    fn run(&self, graph: &mut ferry::ir::Graph, cx: &PassCx) -> Result<passes::Changed, PassError> {
+        self.inner.run(graph, cx)
+    }
+    fn run_model(&self, model: &mut Model, cx: &PassCx) -> Result<passes::Changed, PassError> {
+        self.bar.set_message(format!("pass {}", self.inner.name()));
+        self.inner.run_model(model, cx)
+    }
+}
+
+/// A spinner on stderr for large models, when stderr is a terminal.
+fn spinner(model: &Model) -> Option<indicatif::ProgressBar> {
+    let mut nodes = 0;
+    model.visit_graphs(&mut |_, g| nodes += g.node_count());
+    if nodes <= PROGRESS_NODES || !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let bar = indicatif::ProgressBar::new_spinner();
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{spinner} {elapsed:>4} {msg}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+    );
+    bar.enable_steady_tick(Duration::from_millis(120));
+    Some(bar)
 }
 
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1e3
+}
+
+/// Everything the table and the JSON show.
+struct Outcome<'a> {
+    input: &'a Path,
+    output: &'a Path,
+    before: BTreeMap<String, usize>,
+    after: BTreeMap<String, usize>,
+    params: (u64, u64),
+    /// File size of IN, and of OUT when written.
+    sizes: (u64, Option<u64>),
+    report: PipelineReport,
+    valid: bool,
+    check: Option<(Report, Duration)>,
+    total: Duration,
 }
 
 pub fn run(args: &Args) -> Result<(), String> {
@@ -93,8 +226,8 @@ pub fn run(args: &Args) -> Result<(), String> {
     let (Some(input), Some(output)) = (&args.input, &args.output) else {
         return Err("IN and OUT are required".into());
     };
-    let manager =
-        PassManager::new(pipeline(args)?).verify_each(args.verify_each).stop_after(args.stop_after);
+    let shapes = InputShapes::parse(&args.input_shape).map_err(|e| e.to_string())?;
+    let mut pipeline = pipeline(args)?;
     let size_before = std::fs::metadata(input)
         .map(|m| m.len())
         .map_err(|e| format!("{}: {e}", input.display()))?;
@@ -102,102 +235,228 @@ pub fn run(args: &Args) -> Result<(), String> {
     let loaded = onnx::load_with(input, &LoadOptions::default()).map_err(|e| e.to_string())?;
     crate::print_warnings(&loaded.warnings);
     let mut model = loaded.model;
+    let original = (args.check > 0).then(|| model.clone());
+    verify::pin_input_shapes(&mut model, &shapes).map_err(|e| e.to_string())?;
+    let bar = spinner(&model);
+    if let Some(bar) = &bar {
+        pipeline = pipeline
+            .into_iter()
+            .map(|inner| Box::new(Shown { inner, bar: bar.clone() }) as Box<dyn Pass>)
+            .collect();
+    }
+    let manager =
+        PassManager::new(pipeline).verify_each(args.verify_each).stop_after(args.stop_after);
     let before = op_counts(&model);
+    let params_before = parameter_bytes(&model);
     let report = manager.run(&mut model).map_err(|e| e.to_string())?;
     let after = op_counts(&model);
+    let params = (params_before, parameter_bytes(&model));
     let validated = ferry::check::validate(&model);
     crate::check::warn_invalid(&validated);
-    let saved = onnx::save_with(&validated, output, &onnx::SaveOptions::default())
-        .map_err(|e| e.to_string())?;
-    let total = start.elapsed();
-    let sizes = (size_before, saved.model_bytes);
-    if args.json {
-        print_json(input, output, &before, &after, sizes, &report, total, validated.is_valid());
-    } else {
-        print_table(output, &before, &after, sizes, &report, total);
+    let check = original.as_ref().map(|original| {
+        if let Some(bar) = &bar {
+            bar.set_message("numeric check");
+        }
+        let t = Instant::now();
+        let dir = input.parent();
+        let opts = verify::Options {
+            runs: args.check,
+            tolerance: verify::Tolerance { rtol: args.rtol, atol: args.atol },
+            seed: args.seed,
+            input_shapes: shapes.clone(),
+            ..verify::Options::default()
+        };
+        let report =
+            verify::check(Subject { model: original, dir }, Subject { model: &model, dir }, &opts);
+        report.map(|r| (r, t.elapsed()))
+    });
+    let check = check.transpose().map_err(|e| e.to_string())?;
+    let failed = check.as_ref().is_some_and(|(r, _)| r.verdict.is_failure());
+    let mut written = None;
+    if !failed {
+        if let Some(bar) = &bar {
+            bar.set_message(format!("writing {}", output.display()));
+        }
+        let saved = onnx::save_with(&validated, output, &onnx::SaveOptions::default())
+            .map_err(|e| e.to_string())?;
+        written = Some(saved.model_bytes);
     }
-    Ok(())
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    let valid = validated.is_valid();
+    let outcome = Outcome {
+        input,
+        output,
+        before,
+        after,
+        params,
+        sizes: (size_before, written),
+        report,
+        valid,
+        check,
+        total: start.elapsed(),
+    };
+    if args.json {
+        print_json(&outcome, args);
+    } else {
+        print_table(&outcome);
+    }
+    match &outcome.check {
+        Some((r, _)) if failed => Err(format!(
+            "numeric check failed, {} not written (--check 0 writes it unchecked): {}",
+            output.display(),
+            r.verdict
+        )),
+        _ => Ok(()),
+    }
 }
 
-#[allow(clippy::too_many_arguments)]
-fn print_json(
-    input: &Path,
-    output: &Path,
-    before: &BTreeMap<String, usize>,
-    after: &BTreeMap<String, usize>,
-    sizes: (u64, u64),
-    report: &PipelineReport,
-    total: Duration,
-    valid: bool,
-) {
-    let ops: BTreeMap<&String, serde_json::Value> = before
+/// The check's result for `--json`.
+fn check_json(check: &Option<(Report, Duration)>, args: &Args) -> serde_json::Value {
+    let Some((r, time)) = check else {
+        return json!({"status": "off", "message": "not checked: --check 0"});
+    };
+    let inputs: Vec<serde_json::Value> = r
+        .inputs
+        .iter()
+        .map(|s| {
+            let ty = s.elem.text_name().unwrap_or_else(|| format!("{:?}", s.elem));
+            json!({"name": s.name, "type": ty, "shape": s.shape})
+        })
+        .collect();
+    let mut doc = json!({
+        "message": r.verdict.to_string(),
+        "runs_requested": args.check,
+        "rtol": args.rtol,
+        "atol": args.atol,
+        "seed": args.seed,
+        "inputs": inputs,
+        "notes": r.notes,
+        "time_ms": ms(*time),
+    });
+    let extra = match &r.verdict {
+        Verdict::Agree { reference, runs, outputs, worst } => json!({
+            "status": "ok", "reference": reference, "runs": runs, "outputs": outputs,
+            "max_abs_error": worst.max_abs, "max_rel_error": worst.max_rel,
+        }),
+        Verdict::Mismatch { reference, run, output, difference } => {
+            let mut m = json!({
+                "status": "mismatch", "reference": reference, "run": run, "output": output,
+                "difference": difference.to_string(),
+            });
+            if let verify::Difference::Values(d) = difference {
+                m["index"] = json!(d.index);
+                m["original"] = json!(d.original);
+                m["result"] = json!(d.result);
+                m["count"] = json!(d.count);
+                m["total"] = json!(d.total);
+                m["max_abs_error"] = json!(d.max_abs);
+                m["max_rel_error"] = json!(d.max_rel);
+            }
+            m
+        }
+        Verdict::Outputs { original, result } => json!({
+            "status": "mismatch", "outputs_original": original, "outputs_result": result,
+        }),
+        Verdict::ResultFails { reference, error } => json!({
+            "status": "mismatch", "reference": reference, "error": error,
+        }),
+        Verdict::NotChecked { reason } => json!({"status": "not checked", "reason": reason}),
+    };
+    if let (Some(doc), Some(extra)) = (doc.as_object_mut(), extra.as_object()) {
+        doc.extend(extra.clone());
+    }
+    doc
+}
+
+fn print_json(o: &Outcome, args: &Args) {
+    let ops: BTreeMap<&String, serde_json::Value> = o
+        .before
         .keys()
-        .chain(after.keys())
+        .chain(o.after.keys())
         .map(|k| {
-            let b = before.get(k).copied().unwrap_or(0);
-            let a = after.get(k).copied().unwrap_or(0);
+            let b = o.before.get(k).copied().unwrap_or(0);
+            let a = o.after.get(k).copied().unwrap_or(0);
             (k, json!({"before": b, "after": a}))
         })
         .collect();
-    let passes: Vec<serde_json::Value> = report
+    let passes: Vec<serde_json::Value> = o
+        .report
         .passes
         .iter()
         .map(|p| json!({"name": p.name, "runs": p.runs, "rewrites": p.rewrites, "time_ms": ms(p.time)}))
         .collect();
+    let check = check_json(&o.check, args);
     let doc = json!({
-        "input": input.display().to_string(),
-        "output": output.display().to_string(),
-        "nodes": {"before": before.values().sum::<usize>(), "after": after.values().sum::<usize>()},
+        "input": o.input.display().to_string(),
+        "output": o.output.display().to_string(),
+        "written": o.sizes.1.is_some(),
+        "nodes": {"before": o.before.values().sum::<usize>(), "after": o.after.values().sum::<usize>()},
         "ops": ops,
-        "file_bytes": {"before": sizes.0, "after": sizes.1},
+        "parameter_bytes": {"before": o.params.0, "after": o.params.1},
+        "file_bytes": {"before": o.sizes.0, "after": o.sizes.1},
         "passes": passes,
-        "rounds": report.rounds,
-        "converged": report.converged,
-        "stopped_by_rewrite_limit": report.stopped_by_rewrite_limit,
-        "rewrites": report.rewrites,
-        "valid": valid,
-        "numeric_check": NOT_CHECKED,
-        "total_ms": ms(total),
+        "rounds": o.report.rounds,
+        "converged": o.report.converged,
+        "stopped_by_rewrite_limit": o.report.stopped_by_rewrite_limit,
+        "rewrites": o.report.rewrites,
+        "valid": o.valid,
+        "numeric_check": check["message"],
+        "check": check,
+        "total_ms": ms(o.total),
     });
     println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
 }
 
-fn print_table(
-    output: &Path,
-    before: &BTreeMap<String, usize>,
-    after: &BTreeMap<String, usize>,
-    sizes: (u64, u64),
-    report: &PipelineReport,
-    total: Duration,
-) {
+fn print_table(o: &Outcome) {
+    let (before, after) = (&o.before, &o.after);
     let width = before.keys().chain(after.keys()).map(String::len).max().unwrap_or(0).max(18);
-    println!("{:<width$} {:>8} {:>8}", "op type", "before", "after");
+    println!("{:<width$} {:>10} {:>10}", "op type", "before", "after");
     let keys: std::collections::BTreeSet<&String> = before.keys().chain(after.keys()).collect();
     for k in keys {
         let b = before.get(k).copied().unwrap_or(0);
         let a = after.get(k).copied().unwrap_or(0);
         let mark = if a != b { " *" } else { "" };
-        println!("{k:<width$} {b:>8} {a:>8}{mark}");
+        println!("{k:<width$} {b:>10} {a:>10}{mark}");
     }
     let (nb, na): (usize, usize) = (before.values().sum(), after.values().sum());
-    println!("{:<width$} {nb:>8} {na:>8}", "nodes");
-    println!("{:<width$} {:>8} {:>8}", "file bytes", sizes.0, sizes.1);
+    println!("{:<width$} {nb:>10} {na:>10}", "nodes");
+    println!("{:<width$} {:>10} {:>10}", "parameter bytes", o.params.0, o.params.1);
+    let out_size = o.sizes.1.map_or("-".to_string(), |s| s.to_string());
+    println!("{:<width$} {:>10} {:>10}", "file bytes", o.sizes.0, out_size);
     println!();
-    let pw = report.passes.iter().map(|p| p.name.len()).max().unwrap_or(0).max(4);
+    let pw = o.report.passes.iter().map(|p| p.name.len()).max().unwrap_or(0).max(4);
     println!("{:<pw$} {:>8} {:>10}", "pass", "rewrites", "time ms");
-    for p in &report.passes {
+    for p in &o.report.passes {
         println!("{:<pw$} {:>8} {:>10.3}", p.name, p.rewrites, ms(p.time));
     }
-    let state = if report.converged {
+    let state = if o.report.converged {
         "converged".to_string()
-    } else if report.stopped_by_rewrite_limit {
+    } else if o.report.stopped_by_rewrite_limit {
         "stopped by --stop-after".to_string()
     } else {
         "round limit reached without converging".to_string()
     };
-    println!("{} rounds ({state}), {} rewrites", report.rounds, report.rewrites);
-    println!("wrote {} in {:.1} ms", output.display(), ms(total));
-    println!("note: {NOT_CHECKED}");
+    println!("{} rounds ({state}), {} rewrites", o.report.rounds, o.report.rewrites);
+    match &o.check {
+        None => println!("check: not checked: --check 0"),
+        Some((r, t)) => {
+            for n in &r.notes {
+                println!("check note: {n}");
+            }
+            let shapes: Vec<String> =
+                r.inputs.iter().map(|s| format!("{}:{:?}", s.name, s.shape)).collect();
+            if !shapes.is_empty() {
+                println!("check inputs: {}", shapes.join(" "));
+            }
+            println!("check: {} in {:.1} ms", r.verdict, ms(*t));
+        }
+    }
+    match o.sizes.1 {
+        Some(_) => println!("wrote {} in {:.1} ms", o.output.display(), ms(o.total)),
+        None => println!("did not write {} ({:.1} ms)", o.output.display(), ms(o.total)),
+    }
 }
 
 #[cfg(test)]
@@ -214,6 +473,13 @@ mod tests {
             json: false,
             verify_each: true,
             stop_after: None,
+            check: 1,
+            rtol: 1e-4,
+            atol: 1e-5,
+            seed: 0,
+            input_shape: Vec::new(),
+            no_large_tensor: false,
+            size_threshold: None,
         }
     }
 
@@ -286,5 +552,33 @@ mod tests {
         assert_eq!(c.get("Neg"), Some(&2));
         assert_eq!(c.get("com.x.Foo"), Some(&1));
         assert_eq!(c.get("If"), Some(&1));
+    }
+
+    #[test]
+    fn the_fold_limit_comes_from_either_flag() {
+        let p = Path::new("x");
+        let mut a = args(p, p, &[], &[]);
+        assert_eq!(fold_limit(&a), None);
+        a.no_large_tensor = true;
+        assert_eq!(fold_limit(&a), Some(1024));
+        a.size_threshold = Some(64);
+        assert_eq!(fold_limit(&a), Some(64));
+        a.no_large_tensor = false;
+        assert_eq!(fold_limit(&a), Some(64));
+    }
+
+    #[test]
+    fn parameter_bytes_count_every_graph() {
+        let text = r#"
+            <ir_version: 10, opset_import: ["" : 21]>
+            g (bool c) => (float[2] Y)
+            <float[2] W = {1.0, 2.0}>
+            {
+               Y = If (c) <then_branch = t () => (float[2] a) <int64[3] K = {1, 2, 3}> {
+                              a = Identity (W) },
+                           else_branch = e () => (float[2] b) { b = Neg (W) }>
+            }"#;
+        let m = ferry::text::parse_model(text).unwrap();
+        assert_eq!(parameter_bytes(&m), 8 + 24);
     }
 }

@@ -21,6 +21,8 @@
 //!   would grow the model and is not made; and no input or output may exceed
 //!   [`FoldConstants::budget`] (`ferry_fold::Budget`, 1,000,000 elements by default). This is
 //!   what keeps large `Tile`, `Expand` and `ConstantOfShape` results out of the file;
+//! - with [`FoldConstants::with_max_bytes`] (the CLI's `--no-large-tensor`/`--size-threshold`,
+//!   as onnxsim's), no folded output may take more bytes than that, whatever it frees;
 //! - `ferry_fold` does not fold the op or the element type, or reports the inputs invalid for
 //!   the op (the runtime would fail there too; the node is left for it to report);
 //! - an output name training information mentions; in a subgraph (If/Loop/Scan body), a node
@@ -46,11 +48,21 @@ pub struct FoldConstants {
     pub budget: Budget,
     /// How many elements a fold may add to the model beyond the inputs it frees.
     pub allowance: u64,
+    /// Largest folded output in bytes (`None`: only the element limits apply).
+    pub max_bytes: Option<u64>,
 }
 
 impl Default for FoldConstants {
     fn default() -> Self {
-        FoldConstants { budget: Budget::default(), allowance: 1024 }
+        FoldConstants { budget: Budget::default(), allowance: 1024, max_bytes: None }
+    }
+}
+
+impl FoldConstants {
+    /// Refuses folds that would make a tensor of more than `bytes` bytes.
+    pub fn with_max_bytes(mut self, bytes: u64) -> Self {
+        self.max_bytes = Some(bytes);
+        self
     }
 }
 
@@ -171,6 +183,9 @@ impl FoldConstants {
         for (slot, t) in node.outputs().iter().zip(&outs) {
             if slot.is_some() {
                 made = made.saturating_add(t.element_count()?);
+                if self.max_bytes.is_some_and(|max| t.nbytes().unwrap_or(t.stored_len()) > max) {
+                    return None;
+                }
             }
         }
         (made <= freed.saturating_add(self.allowance)).then_some(outs)
