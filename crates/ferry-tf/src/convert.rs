@@ -256,16 +256,24 @@ pub(crate) fn convert_nodes(cx: &mut Ctx, nodes: &[TfNode], order: &[usize]) -> 
     Ok(())
 }
 
+/// More outputs than any real op has: a reference past it is a broken file.
+const MAX_CUSTOM_OUTPUTS: usize = 4096;
+
 /// An op without a rule, kept as a node of the custom domain with its attributes (the number of
 /// outputs is the highest one any consumer reads).
 fn custom_node(cx: &mut Ctx, n: &TfNode, nodes: &[TfNode]) -> Result<Vec<TfVal>> {
-    let mut n_out = 1;
+    let mut n_out = 1usize;
     for m in nodes {
         for (src, k) in &m.inputs {
             if *src == n.name {
-                n_out = n_out.max(k + 1);
+                n_out = n_out.max(k.saturating_add(1));
             }
         }
+    }
+    if n_out > MAX_CUSTOM_OUTPUTS {
+        return Err(
+            n.err(format!("a consumer reads output {}, past {MAX_CUSTOM_OUTPUTS}", n_out - 1))
+        );
     }
     let mut ins = Vec::new();
     for i in 0..n.inputs.len() {

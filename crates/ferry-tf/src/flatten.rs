@@ -236,7 +236,10 @@ impl Flattener<'_> {
                     let idx: usize = idx.parse().map_err(|_| {
                         graph_err(format!("function {callee}: bad output index in {s}"))
                     })?;
-                    Ok(Some((format!("{prefix}{node}"), output_offset(op, arg) + idx)))
+                    Ok(Some((
+                        format!("{prefix}{node}"),
+                        output_offset(op, arg).saturating_add(idx),
+                    )))
                 }
                 (Some(_), None) => {
                     Err(graph_err(format!("function {callee}: input {s} lacks an output index")))

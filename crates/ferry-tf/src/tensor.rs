@@ -12,7 +12,7 @@ use ferry_ir::{DataType, DimValue, Tensor};
 
 /// Largest tensor (in bytes) that a splat (`float_val` with fewer values than elements) may
 /// expand to. Real constants this large are stored as `tensor_content`.
-const MAX_EXPANDED: u64 = 1 << 31;
+const MAX_EXPANDED: u64 = 1 << 28;
 
 /// The ONNX element type of a TensorFlow `DataType` code (reference types map to their base).
 pub fn onnx_dtype(tf: i32) -> Option<DataType> {

@@ -342,3 +342,47 @@ fn hostile_inputs_are_errors() {
             .to_string();
     assert!(err.contains("nope") && err.contains("serving_default"), "{err}");
 }
+
+/// Deterministic byte mutations of real files (frozen graphs, the SavedModel's graph, its
+/// checkpoint index): every outcome is a model or an error, never a panic. `FERRY_TF_MUTATIONS`
+/// sets the rounds per file (default 150) for longer local runs.
+#[test]
+fn mutated_files_never_panic() {
+    let rounds: usize =
+        std::env::var("FERRY_TF_MUTATIONS").ok().and_then(|v| v.parse().ok()).unwrap_or(150);
+    let mut state = 0x9e37_79b9_7f4a_7c15u64;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    let dir = tempfile::tempdir().unwrap();
+    for name in ["conv_net.pb", "tensor_ops.pb", "control_flow.pb"] {
+        let original = std::fs::read(testdata().join(name)).unwrap();
+        let p = dir.path().join(name);
+        for _ in 0..rounds {
+            let mut bytes = original.clone();
+            for _ in 0..1 + next() % 4 {
+                let i = (next() % bytes.len() as u64) as usize;
+                bytes[i] = next() as u8;
+            }
+            std::fs::write(&p, &bytes).unwrap();
+            let _ = ferry_tf::load(&p, "", &Options::default());
+        }
+    }
+    for file in ["saved_model.pb", "variables/variables.index"] {
+        let sm = temp_copy(&testdata().join("small_module.savedmodel"));
+        let root = sm.path().join("m.savedmodel");
+        let original = std::fs::read(root.join(file)).unwrap();
+        for _ in 0..rounds {
+            let mut bytes = original.clone();
+            for _ in 0..1 + next() % 4 {
+                let i = (next() % bytes.len() as u64) as usize;
+                bytes[i] = next() as u8;
+            }
+            std::fs::write(root.join(file), &bytes).unwrap();
+            let _ = ferry_tf::load(&root, "serving_default", &Options::default());
+        }
+    }
+}

@@ -55,14 +55,17 @@ fn out_size(n: &TfNode, input: i64, k: i64, s: i64, d: i64) -> i64 {
     if input < 0 || s <= 0 {
         return -1;
     }
-    match n.attr_s("padding").as_deref() {
+    // i128: sizes and attributes come from the file.
+    let (input, k, s, d) = (input as i128, k as i128, s as i128, d as i128);
+    let out = match n.attr_s("padding").as_deref() {
         Some("SAME") => (input + s - 1) / s,
         Some("VALID") => {
             let eff = (k - 1) * d + 1;
             if input < eff { -1 } else { (input - eff) / s + 1 }
         }
         _ => -1,
-    }
+    };
+    i64::try_from(out).unwrap_or(-1)
 }
 
 /// The data input in ONNX's channels-first layout and whether the output is channels-first
@@ -158,7 +161,8 @@ fn depthwise(cx: &mut Ctx, n: &TfNode) -> Result<Vec<TfVal>> {
     let name = format!("{}/weights", n.name);
     let mut wt = tensor::transpose(&t, &[2, 3, 0, 1], &name)
         .ok_or_else(|| n.err("cannot rearrange the filter constant"))?;
-    wt.dims = vec![c * m, 1, kh, kw];
+    let cm = c.checked_mul(m).ok_or_else(|| n.err("filter channel count overflows"))?;
+    wt.dims = vec![cm, 1, kh, kw];
     let wi = cx.add_const(&name, wt);
     let strides = spatial(n, "strides", 1)?;
     let dil = spatial(n, "dilations", 1)?;
@@ -174,7 +178,7 @@ fn depthwise(cx: &mut Ctx, n: &TfNode) -> Result<Vec<TfVal>> {
         tf_shape(
             n,
             b,
-            c * m,
+            cm,
             &[out_size(n, h, kh, strides[0], dil[0]), out_size(n, ww, kw, strides[1], dil[1])],
         )
     });
@@ -209,7 +213,11 @@ fn conv2d_transpose(cx: &mut Ctx, n: &TfNode) -> Result<Vec<TfVal>> {
     let mut pads = [0i64; 4];
     let mut extra = [0i64; 2];
     for (i, (inp, k)) in [(ih, wd[0]), (iw, wd[1])].into_iter().enumerate() {
-        let total = strides[i] * (inp - 1) + (k - 1) * dil[i] + 1 - out_hw[i];
+        let total = i128::from(strides[i]) * (i128::from(inp) - 1)
+            + (i128::from(k) - 1) * i128::from(dil[i])
+            + 1
+            - i128::from(out_hw[i]);
+        let total = i64::try_from(total).map_err(|_| n.err("padding out of range"))?;
         if total < 0 {
             extra[i] = -total;
         } else {

@@ -207,6 +207,9 @@ fn binary(cx: &mut Ctx, n: &TfNode) -> Result<Vec<TfVal>> {
 
 fn add_n(cx: &mut Ctx, n: &TfNode) -> Result<Vec<TfVal>> {
     let vals: Vec<TfVal> = (0..n.inputs.len()).map(|i| cx.input(n, i)).collect::<Result<_>>()?;
+    if vals.is_empty() {
+        return Err(n.err("no inputs"));
+    }
     let all_cf = vals.iter().all(|v| v.cf && v.rank() == vals[0].rank());
     let mut ids = Vec::new();
     for v in &vals {

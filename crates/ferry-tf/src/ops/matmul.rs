@@ -84,6 +84,9 @@ fn matmul(cx: &mut Ctx, n: &TfNode) -> Result<Vec<TfVal>> {
 fn einsum(cx: &mut Ctx, n: &TfNode) -> Result<Vec<TfVal>> {
     let eq = n.attr_s("equation").ok_or_else(|| n.err("no equation"))?;
     let vals: Vec<TfVal> = (0..n.inputs.len()).map(|i| cx.input(n, i)).collect::<Result<_>>()?;
+    if vals.is_empty() {
+        return Err(n.err("no inputs"));
+    }
     let mut ids = Vec::new();
     for v in &vals {
         ids.push(cx.native(v)?);

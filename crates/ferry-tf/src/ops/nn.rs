@@ -88,7 +88,10 @@ fn softmax(cx: &mut Ctx, n: &TfNode) -> Result<Vec<TfVal>> {
 /// TensorFlow's NHWC DepthToSpace is ONNX's DCR mode on the channels-first tensor.
 fn depth_space(cx: &mut Ctx, n: &TfNode) -> Result<Vec<TfVal>> {
     let x = cx.input(n, 0)?;
-    let b = n.attr_i("block_size").filter(|&b| b >= 2).ok_or_else(|| n.err("block_size < 2"))?;
+    let b = n
+        .attr_i("block_size")
+        .filter(|&b| (2..=1 << 16).contains(&b))
+        .ok_or_else(|| n.err("block_size must be 2 to 65536"))?;
     let (xi, cf) =
         if n.is_nchw() { (cx.native(&x)?, false) } else { (cx.channels_first(&x, n)?, true) };
     let mut attrs = vec![int_attr("blocksize", b)];
@@ -97,7 +100,7 @@ fn depth_space(cx: &mut Ctx, n: &TfNode) -> Result<Vec<TfVal>> {
     }
     let id = cx.emit1(&n.op, &n.name, &[xi], attrs);
     let shape = x.shape.as_ref().filter(|s| s.len() == 4 && !n.is_nchw()).map(|s| {
-        let m = |d: i64, f: i64| if d < 0 { -1 } else { d * f };
+        let m = |d: i64, f: i64| if d < 0 { -1 } else { d.checked_mul(f).unwrap_or(-1) };
         let dv = |d: i64, f: i64| if d < 0 { -1 } else { d / f };
         if n.op == "DepthToSpace" {
             vec![s[0], m(s[1], b), m(s[2], b), dv(s[3], b * b)]

@@ -63,7 +63,8 @@ fn reshape(cx: &mut Ctx, n: &TfNode) -> Result<Vec<TfVal>> {
         let total: Option<i64> = x.shape.as_ref().and_then(|s| {
             s.iter().try_fold(1i64, |a, &d| if d < 0 { None } else { a.checked_mul(d) })
         });
-        let rest: i64 = k.iter().filter(|&&d| d >= 0).product();
+        let rest =
+            k.iter().filter(|&&d| d >= 0).try_fold(1i64, |a, &d| a.checked_mul(d)).unwrap_or(0);
         if let (Some(t), Some(p)) = (total, k.iter().position(|&d| d == -1))
             && rest > 0
         {
@@ -152,7 +153,13 @@ fn shape_of(cx: &mut Ctx, n: &TfNode) -> Result<Vec<TfVal>> {
     let known = x.shape.clone().filter(|s| s.iter().all(|&d| d >= 0));
     let (vals, dims): (Option<Vec<i64>>, Vec<i64>) = match n.op.as_str() {
         "Shape" => (known.clone(), vec![x.rank().map_or(-1, |r| r as i64)]),
-        "Size" => (known.as_ref().map(|s| vec![s.iter().product()]), vec![]),
+        "Size" => (
+            known
+                .as_ref()
+                .and_then(|s| s.iter().try_fold(1i64, |a, &d| a.checked_mul(d)))
+                .map(|p| vec![p]),
+            vec![],
+        ),
         _ => (x.rank().map(|r| vec![r as i64]), vec![]),
     };
     if let Some(v) = vals {
@@ -214,7 +221,7 @@ fn range(cx: &mut Ctx, n: &TfNode) -> Result<Vec<TfVal>> {
         (Some(a), Some(b), Some(d))
             if a.len() == 1 && b.len() == 1 && d.len() == 1 && d[0] != 0 =>
         {
-            Some(((b[0] - a[0]) as f64 / d[0] as f64).ceil().max(0.0) as i64)
+            Some(((b[0] as f64 - a[0] as f64) / d[0] as f64).ceil().max(0.0) as i64)
         }
         _ => None,
     };
@@ -247,9 +254,12 @@ fn tile(cx: &mut Ctx, n: &TfNode) -> Result<Vec<TfVal>> {
     let mi = as_i64(cx, &m, &format!("{}/multiples", n.name))?;
     let id = cx.emit1("Tile", &n.name, &[xi, mi], vec![]);
     let shape = match (&x.shape, known) {
-        (Some(s), Some(k)) if s.len() == k.len() => {
-            Some(s.iter().zip(&k).map(|(&d, &m)| if d < 0 { -1 } else { d * m }).collect())
-        }
+        (Some(s), Some(k)) if s.len() == k.len() => Some(
+            s.iter()
+                .zip(&k)
+                .map(|(&d, &m)| if d < 0 { -1 } else { d.checked_mul(m).unwrap_or(-1) })
+                .collect(),
+        ),
         _ => None,
     };
     Ok(vec![native(id, shape, dtype_of(n, &x))])

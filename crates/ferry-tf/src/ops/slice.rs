@@ -101,7 +101,7 @@ fn plan(
             if bit("shrink_axis_mask", i) {
                 let bi = b[i];
                 p.starts.push(bi);
-                p.ends.push(if bi == -1 { i64::MAX } else { bi + 1 });
+                p.ends.push(if bi == -1 { i64::MAX } else { bi.saturating_add(1) });
                 p.axes.push(dim as i64);
                 p.steps.push(1);
                 p.squeeze.push(dim as i64);
@@ -190,8 +190,11 @@ fn slice(cx: &mut Ctx, n: &TfNode) -> Result<Vec<TfVal>> {
     if b.len() != size.len() {
         return Err(n.err("begin and size differ in length"));
     }
-    let ends: Vec<i64> =
-        b.iter().zip(&size).map(|(&b, &s)| if s < 0 { i64::MAX } else { b + s }).collect();
+    let ends: Vec<i64> = b
+        .iter()
+        .zip(&size)
+        .map(|(&b, &s)| if s < 0 { i64::MAX } else { b.saturating_add(s) })
+        .collect();
     let axes: Vec<i64> = (0..b.len() as i64).collect();
     let xi = cx.native(&x)?;
     let st = cx.const_i64(&format!("{}/starts", n.name), &b);
@@ -223,6 +226,9 @@ fn pad(cx: &mut Ctx, n: &TfNode) -> Result<Vec<TfVal>> {
         return Err(n.err("paddings must be [rank, 2]"));
     }
     let r = p.len() / 2;
+    if x.rank().is_some_and(|xr| xr != r) {
+        return Err(n.err(format!("{r} rows of paddings for an input of rank {:?}", x.rank())));
+    }
     let mode = match (n.op.as_str(), n.attr_s("mode").as_deref()) {
         ("MirrorPad", Some("REFLECT")) => "reflect",
         ("MirrorPad", m) => {
@@ -249,7 +255,12 @@ fn pad(cx: &mut Ctx, n: &TfNode) -> Result<Vec<TfVal>> {
     let shape = x.shape.as_ref().map(|s| {
         s.iter()
             .enumerate()
-            .map(|(i, &d)| if d < 0 { -1 } else { d + p[2 * i] + p[2 * i + 1] })
+            .map(|(i, &d)| match (p.get(2 * i), p.get(2 * i + 1)) {
+                (Some(&a), Some(&b)) if d >= 0 => {
+                    d.checked_add(a).and_then(|x| x.checked_add(b)).unwrap_or(-1)
+                }
+                _ => -1,
+            })
             .collect()
     });
     Ok(vec![TfVal { id, cf, shape, dtype: dtype_of(n, &x) }])

@@ -19,7 +19,8 @@ pub fn lookup(op: &str) -> Option<Rule> {
 }
 
 fn concat(cx: &mut Ctx, n: &TfNode) -> Result<Vec<TfVal>> {
-    let count = n.inputs.len().checked_sub(1).ok_or_else(|| n.err("no inputs"))?;
+    let count =
+        n.inputs.len().checked_sub(1).filter(|&c| c > 0).ok_or_else(|| n.err("no inputs"))?;
     // ConcatV2: values..., axis. Concat (v1): axis, values...
     let (axis_i, first) = if n.op == "ConcatV2" { (count, 0) } else { (0, 1) };
     let axis = cx.const_ints(n, axis_i, "axis")?;
@@ -44,7 +45,7 @@ fn concat(cx: &mut Ctx, n: &TfNode) -> Result<Vec<TfVal>> {
             s[axis] = ss
                 .iter()
                 .map(|x| x[axis])
-                .try_fold(0i64, |a, d| if d < 0 { None } else { Some(a + d) })
+                .try_fold(0i64, |a, d| if d < 0 { None } else { a.checked_add(d) })
                 .unwrap_or(-1);
             s
         });
