@@ -171,6 +171,18 @@ def chain(shape, nodes, inits, out_rank, opset=OPSET):
     return m, {"X": shape}
 
 
+def matmul_add_inferred(rng, *, m, k, n):
+    """MatMul of a Relu output (no declared type: its rank comes from inference) plus a bias."""
+    inits = [init("B", rng.standard_normal([k, n])), init("C", rng.standard_normal([n]))]
+    nodes = [
+        helper.make_node("Relu", ["X"], ["R"]),
+        helper.make_node("MatMul", ["R", "B"], ["M"]),
+        helper.make_node("Add", ["M", "C"], ["Y"]),
+    ]
+    x = helper.make_tensor_value_info("X", TensorProto.FLOAT, [m, k])
+    return model(nodes, [x], [out_info("Y", 2)], inits), {"X": [m, k]}
+
+
 def cases(rng):
     bn = "fuse_bn_into_conv"
     gemm = "fuse_matmul_add_into_gemm"
@@ -207,6 +219,7 @@ def cases(rng):
     )
     yield "matmul+add [M,N]", gemm, "MatMul", matmul_add(rng, m=4, k=6, n=2, c_shape=[4, 2])
     yield "matmul+add [M,1]", gemm, "MatMul", matmul_add(rng, m=4, k=6, n=2, c_shape=[4, 1])
+    yield "matmul(relu)+add, rank inferred", gemm, "MatMul", matmul_add_inferred(rng, m=3, k=5, n=4)
     add_conv, mul_conv = "fuse_add_bias_into_conv", "fuse_mul_into_conv"
     yield "conv+add [1,C,1,1]", add_conv, "Add", conv_affine(
         rng, op="Conv", c_in=3, c_out=4, group=1, k=3, bias=False, const_shape=[1, 4, 1, 1], kind="add"
