@@ -15,8 +15,19 @@
 mod affine;
 mod eliminate_common_subexpression;
 mod eliminate_deadend;
+mod eliminate_duplicate_initializer;
 mod eliminate_identity;
+mod eliminate_nop_arithmetic;
+mod eliminate_if_with_const_cond;
+mod eliminate_nop_cast;
+mod eliminate_nop_concat;
 mod eliminate_nop_dropout;
+mod eliminate_nop_expand;
+mod eliminate_nop_flatten;
+mod eliminate_nop_pad;
+mod eliminate_nop_reshape;
+mod eliminate_nop_slice;
+mod eliminate_nop_split;
 mod eliminate_nop_transpose;
 mod eliminate_unused_initializer;
 mod fold_constants;
@@ -36,13 +47,28 @@ mod fuse_consecutive_unsqueezes;
 mod fuse_gemm;
 mod fuse_mul_into_conv;
 mod fuse_mul_into_gemm;
+mod fuse_pad_into_conv;
+mod fuse_pad_into_pool;
 mod manager;
+mod nop;
 mod rebuild;
+mod scope;
 
 pub use eliminate_common_subexpression::EliminateCommonSubexpression;
 pub use eliminate_deadend::EliminateDeadend;
+pub use eliminate_duplicate_initializer::EliminateDuplicateInitializer;
 pub use eliminate_identity::EliminateIdentity;
+pub use eliminate_nop_arithmetic::EliminateNopArithmetic;
+pub use eliminate_if_with_const_cond::EliminateIfWithConstCond;
+pub use eliminate_nop_cast::EliminateNopCast;
+pub use eliminate_nop_concat::EliminateNopConcat;
 pub use eliminate_nop_dropout::EliminateNopDropout;
+pub use eliminate_nop_expand::EliminateNopExpand;
+pub use eliminate_nop_flatten::EliminateNopFlatten;
+pub use eliminate_nop_pad::EliminateNopPad;
+pub use eliminate_nop_reshape::EliminateNopReshape;
+pub use eliminate_nop_slice::EliminateNopSlice;
+pub use eliminate_nop_split::EliminateNopSplit;
 pub use eliminate_nop_transpose::EliminateNopTranspose;
 pub use eliminate_unused_initializer::EliminateUnusedInitializer;
 pub use fold_constants::FoldConstants;
@@ -59,6 +85,8 @@ pub use fuse_consecutive_unsqueezes::FuseConsecutiveUnsqueezes;
 pub use fuse_gemm::FuseMatmulAddIntoGemm;
 pub use fuse_mul_into_conv::FuseMulIntoConv;
 pub use fuse_mul_into_gemm::FuseMulIntoGemm;
+pub use fuse_pad_into_conv::FusePadIntoConv;
+pub use fuse_pad_into_pool::FusePadIntoPool;
 pub use manager::{PassManager, PassStats, PipelineReport};
 
 use ferry_ir::Graph;
@@ -225,7 +253,16 @@ pub fn all_passes() -> Vec<Box<dyn Pass>> {
     vec![
         Box::new(EliminateNopDropout),
         Box::new(EliminateIdentity),
+        Box::new(EliminateNopArithmetic),
         Box::new(EliminateNopTranspose),
+        Box::new(EliminateNopCast),
+        Box::new(EliminateNopReshape),
+        Box::new(EliminateNopPad),
+        Box::new(EliminateNopExpand),
+        Box::new(EliminateNopConcat),
+        Box::new(EliminateNopSplit),
+        Box::new(EliminateNopSlice),
+        Box::new(EliminateNopFlatten),
         Box::new(FuseConsecutiveTransposes),
         Box::new(FuseConsecutiveSqueezes),
         Box::new(FuseConsecutiveUnsqueezes),
@@ -238,9 +275,13 @@ pub fn all_passes() -> Vec<Box<dyn Pass>> {
         Box::new(FuseMatmulAddIntoGemm),
         Box::new(FuseAddBiasIntoGemm),
         Box::new(FuseMulIntoGemm),
+        Box::new(FusePadIntoConv),
+        Box::new(FusePadIntoPool),
+        Box::new(EliminateDuplicateInitializer),
         Box::new(EliminateCommonSubexpression),
         Box::new(FoldConstants::default()),
         Box::new(FoldShapes),
+        Box::new(EliminateIfWithConstCond),
         Box::new(EliminateDeadend),
         Box::new(EliminateUnusedInitializer),
     ]

@@ -4,7 +4,7 @@
 //! Passes that drop an initializer, or leave a `value_info` entry behind for a value they removed,
 //! rebuild the graph once at the end instead: every list, node (in order, with its attributes and
 //! subgraphs moved, not copied), value fact and declaration override is carried over, except the
-//! values in `drop`, which must have no readers left.
+//! values in `drop`, which must have no readers left, and captures nothing reads.
 
 use ferry_ir::{DeclSite, Graph, ValueDef, ValueId};
 use std::collections::{HashMap, HashSet};
@@ -40,8 +40,14 @@ pub(crate) fn without(old: &mut Graph, drop: &HashSet<ValueId>) -> Graph {
             map.insert(v, nv);
         }
     }
+    // A capture nothing reads (a rewrite rebound its readers to another name) is not carried
+    // over: it would name an outer value that may no longer exist.
+    let listed: HashSet<ValueId> = old.value_info().iter().copied().collect();
     for &v in old.captures() {
         let val = old.value(v);
+        if val.uses().is_empty() && !old.is_graph_output(v) && !listed.contains(&v) {
+            continue;
+        }
         let nv = g.add_capture(&val.name);
         g.value_mut(nv).info = val.info.clone();
         map.insert(v, nv);
