@@ -141,6 +141,43 @@ def control_flow():
     return freeze(f, specs, "control_flow", {"x": x, "n": np.array(3, dtype=np.int32)})
 
 
+def resize():
+    @tf.function
+    def f(x):
+        a = tf.compat.v1.image.resize_bilinear(x, [7, 5], half_pixel_centers=True)
+        b = tf.compat.v1.image.resize_bilinear(x, [8, 8], align_corners=True)
+        c = tf.compat.v1.image.resize_nearest_neighbor(x, [8, 6])
+        d = tf.compat.v1.image.resize_nearest_neighbor(x, [6, 9], half_pixel_centers=True)
+        e = tf.compat.v1.image.resize_nearest_neighbor(x, [7, 7], align_corners=True)
+        return a, b, c, d, e
+
+    x = rng.standard_normal((1, 4, 3, 2)).astype(np.float32)
+    return freeze(f, [tf.TensorSpec([1, 4, 3, 2], tf.float32)], "resize", {"x": x})
+
+
+def keras_rnn():
+    """A Keras LSTM and GRU saved as a SavedModel: functional While loops over TensorLists."""
+    import keras
+
+    keras.utils.set_random_seed(7)
+    model = keras.Sequential([
+        keras.Input((6, 5)),
+        keras.layers.LSTM(8, return_sequences=True),
+        keras.layers.GRU(4),
+        keras.layers.Dense(3),
+    ])
+    m = tf.Module()
+    m.model = model
+    m.serve = tf.function(lambda x: {"y": model(x)},
+                          input_signature=[tf.TensorSpec([2, 6, 5], tf.float32, name="x")])
+    path = os.path.join(OUT, "keras_rnn.savedmodel")
+    shutil.rmtree(path, ignore_errors=True)
+    tf.saved_model.save(m, path, signatures={"serving_default": m.serve})
+    x = rng.standard_normal((2, 6, 5)).astype(np.float32)
+    np.savez(os.path.join(OUT, "keras_rnn.io.npz"), in_x=x, out_0=model(x).numpy())
+    return {"inputs": ["x"], "outputs": 1, "ops": ["(SavedModel: While, TensorList*)"]}
+
+
 def saved_model():
     class M(tf.Module):
         def __init__(self):
@@ -169,6 +206,8 @@ def main():
         "conv_net": conv_net(),
         "tensor_ops": tensor_ops(),
         "control_flow": control_flow(),
+        "resize": resize(),
+        "keras_rnn.savedmodel": keras_rnn(),
         "small_module.savedmodel": saved_model(),
         "_tensorflow": tf.__version__,
     }

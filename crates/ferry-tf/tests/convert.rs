@@ -32,6 +32,15 @@ fn sidecar(model: &Path) -> PathBuf {
     model.with_file_name(format!("{base}.io.npz"))
 }
 
+/// Outputs tract computes differently from the ONNX reference implementation (so not compared
+/// here): (model file, output index, why). onnx.reference and onnxruntime agree with
+/// TensorFlow on them (`scripts/tf/check_tf_convert.py`).
+const TRACT_DIFFERS: &[(&str, usize, &str)] = &[(
+    "resize.pb",
+    0,
+    "tract 0.21's linear Resize with half_pixel coordinates does not clamp below 0 at the border",
+)];
+
 fn has_loop(model: &ferry_ir::Model) -> bool {
     let mut found = false;
     model.visit_graphs(&mut |_, g| found |= g.nodes().any(|(_, n)| n.op_type == "Loop"));
@@ -83,7 +92,12 @@ fn check(path: &Path) -> Result<bool, String> {
         .and_then(|m| m.into_runnable())
         .map_err(|e| format!("tract: {e:?}"))?;
     let outs = runnable.run(feeds).map_err(|e| format!("tract run: {e:?}"))?;
+    let file = path.file_name().unwrap_or_default().to_string_lossy().into_owned();
     for (k, got) in outs.iter().enumerate() {
+        if let Some((_, _, why)) = TRACT_DIFFERS.iter().find(|(f, o, _)| *f == file && *o == k) {
+            eprintln!("{file} out_{k}: not compared: {why}");
+            continue;
+        }
         let want = io.get(&format!("out_{k}")).ok_or(format!("no out_{k}"))?;
         let got = got.cast_to::<f64>().map_err(|e| format!("{e:?}"))?;
         let got_shape: Vec<usize> = got.shape().to_vec();
@@ -129,10 +143,10 @@ fn check_all(models: &[PathBuf]) -> (usize, usize) {
 #[test]
 fn testdata_models_match_tensorflow() {
     let models = models_in(&testdata(), "");
-    assert_eq!(models.len(), 4, "{models:?}");
+    assert_eq!(models.len(), 6, "{models:?}");
     let (total, ran) = check_all(&models);
-    // conv_net, tensor_ops, small_module run; control_flow has a Loop.
-    assert_eq!((total, ran), (4, 3));
+    // conv_net, resize, tensor_ops, small_module run; control_flow and keras_rnn have Loops.
+    assert_eq!((total, ran), (6, 4));
 }
 
 #[test]

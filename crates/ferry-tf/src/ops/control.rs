@@ -110,10 +110,40 @@ fn declared(n: &TfNode, types: &str) -> (Vec<Option<DataType>>, Vec<Option<Vec<i
     };
     let t =
         list(types).map(|l| l.r#type.iter().map(|&t| onnx_dtype(t)).collect()).unwrap_or_default();
+    let variant: Vec<bool> =
+        list(types).map(|l| l.r#type.iter().map(|&t| is_handle(t)).collect()).unwrap_or_default();
+    // A variant (TensorList) is declared as a scalar; its dense form's shape comes from its
+    // value instead.
     let s = list("output_shapes")
-        .map(|l| l.shape.iter().map(|s| shape_dims(Some(s))).collect())
+        .map(|l| {
+            l.shape
+                .iter()
+                .enumerate()
+                .map(|(i, s)| {
+                    if variant.get(i).copied().unwrap_or(false) {
+                        None
+                    } else {
+                        shape_dims(Some(s))
+                    }
+                })
+                .collect()
+        })
         .unwrap_or_default();
     (t, s)
+}
+
+/// A variant (TensorList, dense here) or resource (a variable, a constant here): TensorFlow
+/// declares these as scalars, whatever their value's shape.
+fn is_handle(tf_type: i32) -> bool {
+    matches!(tf_type % 100, 20 | 21)
+}
+
+/// Loop variable `i` of a While is a variant or resource handle.
+fn declared_variant(n: &TfNode, i: usize) -> bool {
+    match n.attrs.get("T").and_then(|a| a.value.as_ref()) {
+        Some(AV::List(l)) => l.r#type.get(i).is_some_and(|&t| is_handle(t)),
+        _ => false,
+    }
 }
 
 fn as_bool(cx: &mut Ctx, v: &TfVal, name: &str) -> Result<ValueId> {
@@ -156,14 +186,22 @@ fn while_loop(cx: &mut Ctx, n: &TfNode) -> Result<Vec<TfVal>> {
         let dtype = types.get(i).copied().flatten().or(v.dtype);
         // Without a declared shape, the rank of the initial value (TensorFlow changes a loop
         // variable's rank only under an unknown-rank invariant, which declares no shape).
-        let shape = shapes
-            .get(i)
-            .cloned()
-            .flatten()
-            .or_else(|| v.shape.as_ref().map(|s| vec![-1; s.len()]));
+        let is_list = declared_variant(n, i);
+        let shape = shapes.get(i).cloned().flatten().or_else(|| {
+            if is_list {
+                // A dense list keeps its shape across iterations (writes do not resize it).
+                v.shape.clone()
+            } else {
+                v.shape.as_ref().map(|s| vec![-1; s.len()])
+            }
+        });
         let arg_name = body.args.get(i).map_or("var", |a| a.0.as_str());
         let invariant = body.rets.get(i).is_some_and(|r| r.0 == arg_name && r.1 == 0);
         let constant = if invariant { cx.const_of(v.id).cloned() } else { None };
+        let shape = match &constant {
+            Some(t) => Some(t.dims.clone()),
+            None => shape,
+        };
         let id = match constant {
             Some(t) => sub.add_const(&format!("{}/{arg_name}", n.name), t),
             None => {
@@ -214,11 +252,13 @@ fn while_loop(cx: &mut Ctx, n: &TfNode) -> Result<Vec<TfVal>> {
         .map(|(i, id)| TfVal {
             id,
             cf: false,
-            shape: shapes
-                .get(i)
-                .cloned()
-                .flatten()
-                .or_else(|| natives[i].shape.as_ref().map(|s| vec![-1; s.len()])),
+            shape: shapes.get(i).cloned().flatten().or_else(|| {
+                if declared_variant(n, i) {
+                    natives[i].shape.clone()
+                } else {
+                    natives[i].shape.as_ref().map(|s| vec![-1; s.len()])
+                }
+            }),
             dtype: types.get(i).copied().flatten().or(natives[i].dtype),
         })
         .collect())

@@ -12,6 +12,8 @@ pub mod control;
 pub mod conv;
 pub mod custom;
 pub mod elementwise;
+pub mod image;
+pub mod list;
 pub mod matmul;
 pub mod nn;
 pub mod reduce;
@@ -32,6 +34,8 @@ pub fn lookup(op: &str) -> Option<Rule> {
         .or_else(|| slice::lookup(op))
         .or_else(|| split::lookup(op))
         .or_else(|| control::lookup(op))
+        .or_else(|| image::lookup(op))
+        .or_else(|| list::lookup(op))
 }
 
 /// Every op type with a rule, for documentation and the CLI.
