@@ -131,6 +131,9 @@ pub fn run(
             .map_err(|e| e.to_string())?;
         let nodes = model.graph.as_ref().map_or(0, |g| g.node_count_recursive());
         println!("wrote {} ({} bytes, {nodes} nodes)", output.display(), report.model_bytes);
+        for (path, len) in &report.data_files {
+            println!("  external data {} ({len} bytes)", path.display());
+        }
         return Ok(());
     }
     if tf_args.inputs.is_some() || tf_args.outputs.is_some() || tf_args.inputs_as_nchw.is_some() {
