@@ -18,7 +18,6 @@ mod eliminate_deadend;
 mod eliminate_duplicate_initializer;
 mod eliminate_identity;
 mod eliminate_nop_arithmetic;
-mod eliminate_nop_arithmetic;
 mod eliminate_if_with_const_cond;
 mod eliminate_nop_cast;
 mod eliminate_nop_concat;
@@ -59,7 +58,6 @@ pub use eliminate_common_subexpression::EliminateCommonSubexpression;
 pub use eliminate_deadend::EliminateDeadend;
 pub use eliminate_duplicate_initializer::EliminateDuplicateInitializer;
 pub use eliminate_identity::EliminateIdentity;
-pub use eliminate_nop_arithmetic::EliminateNopArithmetic;
 pub use eliminate_nop_arithmetic::EliminateNopArithmetic;
 pub use eliminate_if_with_const_cond::EliminateIfWithConstCond;
 pub use eliminate_nop_cast::EliminateNopCast;
@@ -255,7 +253,6 @@ pub fn all_passes() -> Vec<Box<dyn Pass>> {
     vec![
         Box::new(EliminateNopDropout),
         Box::new(EliminateIdentity),
-        Box::new(EliminateNopArithmetic),
         Box::new(EliminateNopArithmetic),
         Box::new(EliminateNopTranspose),
         Box::new(EliminateNopCast),
