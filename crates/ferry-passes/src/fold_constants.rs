@@ -163,12 +163,10 @@ impl FoldConstants {
             if n > self.budget.max_elements {
                 return None;
             }
-            let only_reader = val.uses().iter().all(|u| u.node == id)
-                && !g.is_graph_output(v)
-                && !cx.protected.contains(&val.name);
-            if only_reader && !seen.contains(&v) {
-                freed = freed.saturating_add(n);
+            let kept = g.is_graph_output(v) || cx.protected.contains(&val.name);
+            if !kept && !seen.contains(&v) {
                 seen.push(v);
+                freed = freed.saturating_add(freed_share(g, v, n));
             }
             inputs.push(Some(t));
         }
@@ -190,6 +188,34 @@ impl FoldConstants {
         }
         (made <= freed.saturating_add(self.allowance)).then_some(outs)
     }
+}
+
+/// How much of constant `v` (`n` elements, not kept for a graph output or training) a fold of
+/// one of its readers frees. All of it when that node is its only reader. When every reader
+/// reads only constants, all of them fold in the same sweep and `v` goes with the last: each
+/// is credited an equal share, so together they may replace `v` by at most its own size (plus
+/// their allowances). That is what lets a weight sliced into gates (an LSTM's, split by four
+/// `Slice`s) be replaced by its pieces. Otherwise a fold frees nothing of `v`.
+fn freed_share(g: &Graph, v: ValueId, n: u64) -> u64 {
+    let mut readers: Vec<NodeId> = g.value(v).uses().iter().map(|u| u.node).collect();
+    readers.sort_unstable();
+    readers.dedup();
+    if readers.len() == 1 {
+        return n;
+    }
+    let all_foldable = readers.iter().all(|&r| {
+        let node = g.node(r);
+        node.canonical_domain().is_empty()
+            && !node.has_subgraphs()
+            && node.implicit_inputs().is_empty()
+            && !NEVER_FOLDED.contains(&node.op_type.as_str())
+            && node.inputs().iter().flatten().all(|&i| {
+                let iv = g.value(i);
+                iv.def() == ValueDef::Initializer
+                    && matches!(iv.initializer, Some(Initializer::Dense(_)))
+            })
+    });
+    if all_foldable { n / readers.len() as u64 } else { 0 }
 }
 
 /// Whether the model's IR version lets an initializer be something other than a graph input
