@@ -200,6 +200,25 @@ def saved_model():
     return {"inputs": ["image"], "outputs": 1, "ops": ["(SavedModel)"]}
 
 
+def index_ops():
+    @tf.function
+    def f(x, labels):
+        clipped = tf.clip_by_value(x, -0.5, 0.8)
+        cs = tf.math.cumsum(x, axis=1, exclusive=True, reverse=True)
+        oh = tf.one_hot(labels, 5, on_value=2.0, off_value=-1.0)
+        values, indices = tf.math.top_k(x, k=3)
+        rev = tf.reverse(x, axis=[0, 1])
+        rint = tf.math.rint(x * 3.0)
+        fin = tf.cast(tf.math.is_finite(x / (x - x[0:1, 0:1])), tf.float32)
+        coords = tf.where(x > 0.5)
+        return clipped, cs, oh, values, indices, rev, rint, fin, coords
+
+    x = rng.standard_normal((3, 6)).astype(np.float32)
+    labels = np.array([4, 0, 2], dtype=np.int32)
+    specs = [tf.TensorSpec([3, 6], tf.float32), tf.TensorSpec([3], tf.int32)]
+    return freeze(f, specs, "index_ops", {"x": x, "labels": labels})
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     manifest = {
@@ -209,6 +228,7 @@ def main():
         "resize": resize(),
         "keras_rnn.savedmodel": keras_rnn(),
         "small_module.savedmodel": saved_model(),
+        "index_ops": index_ops(),
         "_tensorflow": tf.__version__,
     }
     with open(os.path.join(OUT, "manifest.json"), "w") as f:

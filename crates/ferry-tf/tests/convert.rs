@@ -143,10 +143,11 @@ fn check_all(models: &[PathBuf]) -> (usize, usize) {
 #[test]
 fn testdata_models_match_tensorflow() {
     let models = models_in(&testdata(), "");
-    assert_eq!(models.len(), 6, "{models:?}");
+    assert_eq!(models.len(), 7, "{models:?}");
     let (total, ran) = check_all(&models);
-    // conv_net, resize, tensor_ops, small_module run; control_flow and keras_rnn have Loops.
-    assert_eq!((total, ran), (6, 4));
+    // conv_net, index_ops, resize, tensor_ops, small_module run; control_flow and keras_rnn
+    // have Loops.
+    assert_eq!((total, ran), (7, 5));
 }
 
 #[test]

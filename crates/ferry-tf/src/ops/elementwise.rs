@@ -18,7 +18,9 @@ pub fn lookup(op: &str) -> Option<Rule> {
         "Relu" | "Sigmoid" | "Tanh" | "Exp" | "Log" | "Sqrt" | "Neg" | "Abs" | "Floor" | "Ceil"
         | "Round" | "Erf" | "Sin" | "Cos" | "Tan" | "Asin" | "Acos" | "Atan" | "Sinh" | "Cosh"
         | "Softplus" | "Softsign" | "Sign" | "Reciprocal" | "Inv" | "LogicalNot" | "Elu"
-        | "Selu" | "IsNan" => unary,
+        | "Selu" | "IsNan" | "IsInf" | "Rint" => unary,
+        "IsFinite" => is_finite,
+        "ClipByValue" => clip,
         "Rsqrt" | "Square" | "Relu6" | "LeakyRelu" | "Log1p" | "Erfc" => composite,
         "Cast" => cast,
         "Add" | "AddV2" | "Sub" | "Mul" | "RealDiv" | "Div" | "Maximum" | "Minimum" | "Pow"
@@ -44,6 +46,8 @@ fn unary(cx: &mut Ctx, n: &TfNode) -> Result<Vec<TfVal>> {
         "Inv" => "Reciprocal",
         "LogicalNot" => "Not",
         "IsNan" => "IsNaN",
+        // Both round halves to even.
+        "Rint" => "Round",
         o => o,
     };
     let mut attrs = Vec::new();
@@ -51,7 +55,8 @@ fn unary(cx: &mut Ctx, n: &TfNode) -> Result<Vec<TfVal>> {
         attrs.push(float_attr("alpha", 1.0));
     }
     let id = cx.emit1(op, &n.name, &[x.id], attrs);
-    let dtype = if op == "IsNaN" { Some(DataType::BOOL) } else { dtype_of(n, &x) };
+    let dtype =
+        if matches!(op, "IsNaN" | "IsInf") { Some(DataType::BOOL) } else { dtype_of(n, &x) };
     Ok(vec![TfVal { id, cf: x.cf, shape: x.shape, dtype }])
 }
 
@@ -242,4 +247,33 @@ fn select(cx: &mut Ctx, n: &TfNode) -> Result<Vec<TfVal>> {
     let id = cx.emit1("Where", &n.name, &[cond, x, y], vec![]);
     let shape = broadcast(&broadcast(&c.shape, &a.shape), &b.shape);
     Ok(vec![native(id, shape, dtype_of(n, &a))])
+}
+
+/// Neither infinite nor NaN.
+fn is_finite(cx: &mut Ctx, n: &TfNode) -> Result<Vec<TfVal>> {
+    let x = cx.input(n, 0)?;
+    let inf = cx.emit1("IsInf", &format!("{}/inf", n.name), &[x.id], vec![]);
+    let nan = cx.emit1("IsNaN", &format!("{}/nan", n.name), &[x.id], vec![]);
+    let bad = cx.emit1("Or", &format!("{}/bad", n.name), &[inf, nan], vec![]);
+    let id = cx.emit1("Not", &n.name, &[bad], vec![]);
+    Ok(vec![TfVal { id, cf: x.cf, shape: x.shape, dtype: Some(DataType::BOOL) }])
+}
+
+/// `ClipByValue(t, min, max)`: ONNX Clip takes scalar bounds; tensor bounds broadcast through
+/// Max and Min.
+fn clip(cx: &mut Ctx, n: &TfNode) -> Result<Vec<TfVal>> {
+    let x = cx.input(n, 0)?;
+    let lo = cx.input(n, 1)?;
+    let hi = cx.input(n, 2)?;
+    let xi = cx.native(&x)?;
+    let loi = cx.native(&lo)?;
+    let hii = cx.native(&hi)?;
+    let id = if lo.rank() == Some(0) && hi.rank() == Some(0) {
+        cx.emit1("Clip", &n.name, &[xi, loi, hii], vec![])
+    } else {
+        let m = cx.emit1("Max", &format!("{}/lower", n.name), &[xi, loi], vec![]);
+        cx.emit1("Min", &n.name, &[m, hii], vec![])
+    };
+    let shape = broadcast(&broadcast(&x.shape, &lo.shape), &hi.shape);
+    Ok(vec![native(id, shape, dtype_of(n, &x))])
 }

@@ -13,6 +13,7 @@ pub mod conv;
 pub mod custom;
 pub mod elementwise;
 pub mod image;
+pub mod index;
 pub mod list;
 pub mod matmul;
 pub mod nn;
@@ -35,6 +36,7 @@ pub fn lookup(op: &str) -> Option<Rule> {
         .or_else(|| split::lookup(op))
         .or_else(|| control::lookup(op))
         .or_else(|| image::lookup(op))
+        .or_else(|| index::lookup(op))
         .or_else(|| list::lookup(op))
 }
 
