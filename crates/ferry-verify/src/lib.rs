@@ -13,6 +13,15 @@
 //! 2. onnxruntime, with the `ort` feature: loaded at run time from the library that
 //!    `ORT_DYLIB_PATH` names. It covers ONNX-ML, `com.microsoft` and `Loop`, which tract lacks.
 //!
+//! To build and test with onnxruntime (CI runs without it; the tests then skip its cases):
+//!
+//! ```sh
+//! ~/.cache/ferry-anchors/bin/pip install onnxruntime==1.32.0   # or any venv
+//! export ORT_DYLIB_PATH=~/.cache/ferry-anchors/lib/python3.11/site-packages/onnxruntime/capi/libonnxruntime.so.1.32.0
+//! cargo test -p ferry-verify --features ort
+//! cargo build --release -p ferry-cli --features ort            # ferry optimize uses it too
+//! ```
+//!
 //! The verdict is never a silent pass: a model no reference can run (or whose inputs cannot be
 //! made up) is [`Verdict::NotChecked`] with the reasons. A reference that runs the original but
 //! fails on the result is a failure ([`Verdict::ResultFails`]) unless a later reference runs
@@ -150,7 +159,7 @@ pub struct Report {
 }
 
 /// A model prepared in one reference runtime.
-pub(crate) trait Runner {
+pub(crate) trait Runner: Send + Sync {
     /// The reference and path, for the report.
     fn label(&self) -> String;
     /// The outputs for `inputs` (fed inputs in graph order), in graph output order.
@@ -283,14 +292,17 @@ fn check_inputs(
     }
     let mut result_failure: Option<(String, String)> = None;
     'refs: for r in references(opts) {
-        let a = match guarded(|| r.prepare(&original, &report.inputs, opts)) {
+        let specs = &report.inputs;
+        let (a, b) =
+            guarded_pair(|| r.prepare(&original, specs, opts), || r.prepare(&result, specs, opts));
+        let a = match a {
             Ok(a) => a,
             Err(e) => {
                 report.notes.push(format!("{}: cannot run the original: {e}", r.name()));
                 continue;
             }
         };
-        let b = match guarded(|| r.prepare(&result, &report.inputs, opts)) {
+        let b = match b {
             Ok(b) => b,
             Err(e) => {
                 result_failure.get_or_insert((a.label(), e));
@@ -301,7 +313,8 @@ fn check_inputs(
         let label = a.label();
         let mut worst = Agreement::default();
         for (run, set) in sets.iter().enumerate() {
-            let want = match guarded(|| a.run(set)) {
+            let (want, got) = guarded_pair(|| a.run(set), || b.run(set));
+            let want = match want {
                 Ok(o) => o,
                 Err(e) => {
                     report
@@ -310,7 +323,7 @@ fn check_inputs(
                     continue 'refs;
                 }
             };
-            let got = match guarded(|| b.run(set)) {
+            let got = match got {
                 Ok(o) => o,
                 Err(e) => {
                     result_failure.get_or_insert((label.clone(), e));
@@ -355,13 +368,43 @@ fn check_inputs(
 
 /// Runs `f`, turning a panic inside a reference runtime into an error: a bug in tract must not
 /// take ferry down. The panic hook is silenced meanwhile (the CLI's hook would report an
-/// internal error of ferry); the check runs on one thread, so nothing else panics then.
+/// internal error of ferry); nothing else runs while the check does.
 pub(crate) fn guarded<T>(f: impl FnOnce() -> Result<T, String>) -> Result<T, String> {
     let hook = std::panic::take_hook();
     std::panic::set_hook(Box::new(|_| {}));
-    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+    let r = catch(f);
     std::panic::set_hook(hook);
-    match r {
+    r
+}
+
+/// Runs `fa` and `fb` at the same time, each guarded as by [`guarded`]: the original and the
+/// result are independent, and on large graphs a reference takes seconds per model to prepare
+/// and to run. The second runs on a thread with a large stack (runtimes recurse over graphs).
+fn guarded_pair<A: Send, B: Send>(
+    fa: impl FnOnce() -> Result<A, String> + Send,
+    fb: impl FnOnce() -> Result<B, String> + Send,
+) -> (Result<A, String>, Result<B, String>) {
+    let hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let pair = std::thread::scope(|s| {
+        let spawned =
+            std::thread::Builder::new().stack_size(64 << 20).spawn_scoped(s, || catch(fb));
+        match spawned {
+            Ok(handle) => {
+                let a = catch(fa);
+                let b = handle.join().unwrap_or_else(|_| Err("the runtime panicked".into()));
+                (a, b)
+            }
+            Err(e) => (catch(fa), Err(format!("cannot start a thread: {e}"))),
+        }
+    });
+    std::panic::set_hook(hook);
+    pair
+}
+
+/// `f`'s result, or its panic as an error message.
+fn catch<T>(f: impl FnOnce() -> Result<T, String>) -> Result<T, String> {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
         Ok(r) => r,
         Err(p) => {
             let msg = p
