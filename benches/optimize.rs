@@ -7,7 +7,9 @@
 //!   result are untimed);
 //! - `pass/<name>/<pool>`: each pass of `ferry::passes::all_passes()` alone (one round of a
 //!   one-pass manager, so passes that need inference pay for it, as the first such pass of a
-//!   pipeline round does) on the unoptimized model.
+//!   pipeline round does) on the unoptimized model; on models of 20k nodes or more in the
+//!   widest pool only, unless `FERRY_BENCH_ALL_POOLS=1` (the full bench then takes about
+//!   twice as long).
 //!
 //! The pipeline is whatever `all_passes()` holds when the bench is built, never a list of its
 //! own. Throughput is the model's node count, so criterion reports nodes/s. A summary at the
@@ -41,6 +43,8 @@ const TRANSFORMER_LAYERS: [(&str, usize); 4] =
 const CNN_BLOCKS: [(&str, usize); 2] = [("cnn_1k", 196), ("cnn_20k", 3950)];
 /// Criterion's smallest sample count; the models are large enough for its statistics.
 const SAMPLE_SIZE: usize = 10;
+/// Models with fewer nodes get every pass timed in every pool (see `bench_model`).
+const ALL_POOLS_BELOW: usize = 20_000;
 
 /// Where a model comes from; generated ones are made only when their turn comes, so one
 /// large model is in memory at a time.
@@ -179,17 +183,23 @@ fn median(samples: RefCell<Vec<f64>>) -> Option<f64> {
     Some(if n % 2 == 1 { v[n / 2] } else { (v[n / 2 - 1] + v[n / 2]) / 2.0 })
 }
 
-/// Benchmarks `manager` on `model` in every pool; the median per pool.
+/// Benchmarks `manager` on `model` in the pools `which` selects; the median per pool (`None`
+/// for the others).
 fn bench_manager(
     group: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
     id: &str,
     pools: &[Pool],
+    which: impl Fn(usize) -> bool,
     model: &Model,
     manager: &PassManager,
 ) -> Vec<Option<f64>> {
     pools
         .iter()
-        .map(|p| {
+        .enumerate()
+        .map(|(i, p)| {
+            if !which(i) {
+                return None;
+            }
             let samples = RefCell::default();
             group.bench_function(BenchmarkId::new(id, &p.label), |b| {
                 b.iter_custom(|n| timed(&samples, &p.pool, n, model, manager))
@@ -231,10 +241,16 @@ fn bench_model(c: &mut Criterion, input: &Input, dir: &Path, pools: &[Pool]) -> 
     group.sampling_mode(SamplingMode::Flat);
     // Large models run one iteration per sample: the warm-up is one run, the measurement ten.
     let big = nodes >= 5000;
-    group.warm_up_time(Duration::from_millis(if big { 1 } else { 100 }));
-    group.measurement_time(Duration::from_millis(if big { 10 } else { 300 }));
+    group.warm_up_time(Duration::from_millis(if big { 1 } else { 50 }));
+    group.measurement_time(Duration::from_millis(if big { 10 } else { 200 }));
 
-    let pipeline = bench_manager(&mut group, "pipeline", pools, &model, &manager);
+    let pipeline = bench_manager(&mut group, "pipeline", pools, |_| true, &model, &manager);
+    // Passes use threads only across function bodies and in folding kernels, so on large models
+    // (where every run costs seconds) each pass alone is timed in the widest pool only, unless
+    // FERRY_BENCH_ALL_POOLS=1: that keeps the whole bench near ten minutes on two cores.
+    let every_pool = nodes < ALL_POOLS_BELOW
+        || std::env::var_os("FERRY_BENCH_ALL_POOLS").is_some_and(|v| v != "0");
+    let pass_pools = |i: usize| every_pool || i + 1 == pools.len();
     let mut passes = Vec::new();
     for (i, pass) in all_passes().into_iter().enumerate() {
         let name = pass.name();
@@ -247,7 +263,7 @@ fn bench_model(c: &mut Criterion, input: &Input, dir: &Path, pools: &[Pool]) -> 
         }
         drop(probe);
         let id = format!("pass/{i:02}_{name}");
-        passes.push((name, bench_manager(&mut group, &id, pools, &model, &alone)));
+        passes.push((name, bench_manager(&mut group, &id, pools, pass_pools, &model, &alone)));
     }
     group.finish();
     Some(Row { name: input.name.clone(), nodes, nodes_after, report, pipeline, passes })
