@@ -40,7 +40,7 @@ pub struct TfArgs {
     /// failing.
     #[arg(long)]
     pub allow_custom_ops: bool,
-    /// ONNX opset of a converted TensorFlow model.
+    /// ONNX opset of a converted TensorFlow model (14 to 21).
     #[arg(long, default_value_t = 17)]
     pub opset: i64,
 }

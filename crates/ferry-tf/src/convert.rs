@@ -65,6 +65,10 @@ impl Default for Options {
     }
 }
 
+/// The `ai.onnx` opsets the rules write: from 14 (Reshape's allowzero, the input forms of
+/// Squeeze/Unsqueeze/ReduceSum) to 21; 18 changes reductions and Split, which the rules follow.
+pub const OPSETS: std::ops::RangeInclusive<i64> = 14..=21;
+
 /// Ops that produce no tensor (and so are never default outputs).
 fn produces_nothing(op: &str) -> bool {
     matches!(
@@ -87,6 +91,14 @@ fn strip0(s: &str) -> String {
 
 /// Converts the flattened graph `g` to an IR model.
 pub fn convert_graph(g: &TfGraph, opts: &Options) -> Result<Model> {
+    if !OPSETS.contains(&opts.opset) {
+        return Err(graph_err(format!(
+            "opset {} is not one ferry-tf writes (it writes {} to {})",
+            opts.opset,
+            OPSETS.start(),
+            OPSETS.end()
+        )));
+    }
     let index: HashMap<&str, usize> =
         g.nodes.iter().enumerate().map(|(i, n)| (n.name.as_str(), i)).collect();
     let find = |name: &str| -> Result<usize> {
@@ -231,7 +243,12 @@ pub fn convert_graph(g: &TfGraph, opts: &Options) -> Result<Model> {
     let mut graph = without_unused_initializers(&cx.g);
     graph.name = Some("tensorflow".into());
     Ok(Model {
-        ir_version: Some(8),
+        // The IR version that came with the opset (onnx's table: 18 -> 8, 20 -> 9, 21 -> 10).
+        ir_version: Some(match opts.opset {
+            ..=18 => 8,
+            19 | 20 => 9,
+            _ => 10,
+        }),
         opset_imports,
         producer_name: Some("ferry".into()),
         producer_version: Some(env!("CARGO_PKG_VERSION").into()),

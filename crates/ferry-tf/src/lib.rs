@@ -32,7 +32,7 @@ mod table;
 pub mod tensor;
 pub mod v1_control_flow;
 
-pub use convert::{CUSTOM_DOMAIN, InputSpec, Options, OutputSpec, convert_graph};
+pub use convert::{CUSTOM_DOMAIN, InputSpec, OPSETS, Options, OutputSpec, convert_graph};
 pub use error::{Error, Result, UnsupportedOps};
 pub use flatten::{TfGraph, TfNode};
 pub use io::{Format, detect, load_graphdef};

@@ -85,13 +85,8 @@ fn unpack(cx: &mut Ctx, n: &TfNode) -> Result<Vec<TfVal>> {
         n.attr_i("num").filter(|&k| k > 0).ok_or_else(|| n.err("num must be positive"))? as usize;
     let axis = axis_in(n, n.attr_i("axis").unwrap_or(0), x.rank())?;
     let xi = cx.native(&x)?;
-    let parts = cx.emit(
-        "Split",
-        &format!("{}/split", n.name),
-        &[xi],
-        vec![int_attr("axis", axis as i64)],
-        num,
-    );
+    let attrs = split_attrs(cx, axis, num, 1);
+    let parts = cx.emit("Split", &format!("{}/split", n.name), &[xi], attrs, num);
     let ax = cx.const_i64(&format!("{}/axis", n.name), &[axis as i64]);
     let shape = x.shape.as_ref().filter(|s| axis < s.len()).map(|s| {
         let mut s = s.clone();
@@ -142,7 +137,8 @@ fn split(cx: &mut Ctx, n: &TfNode) -> Result<Vec<TfVal>> {
     if n.op == "SplitV" {
         ins.push(cx.const_i64(&format!("{}/sizes", n.name), &sizes));
     }
-    let ids = cx.emit("Split", &n.name, &ins, vec![int_attr("axis", axis as i64)], sizes.len());
+    let ids =
+        cx.emit("Split", &n.name, &ins, split_attrs(cx, axis, sizes.len(), ins.len()), sizes.len());
     Ok(ids
         .into_iter()
         .zip(&sizes)
@@ -155,4 +151,13 @@ fn split(cx: &mut Ctx, n: &TfNode) -> Result<Vec<TfVal>> {
             native(id, shape, dtype_of(n, &x))
         })
         .collect())
+}
+
+/// Split's attributes: from opset 18 an equal split (no sizes input) states its part count.
+fn split_attrs(cx: &Ctx, axis: usize, parts: usize, inputs: usize) -> Vec<ferry_ir::Attribute> {
+    let mut attrs = vec![int_attr("axis", axis as i64)];
+    if cx.opset >= 18 && inputs == 1 {
+        attrs.push(int_attr("num_outputs", parts as i64));
+    }
+    attrs
 }
