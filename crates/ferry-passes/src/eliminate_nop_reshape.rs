@@ -10,13 +10,17 @@
 //!   inference only derives for dimensions it proved equal);
 //! - `0` with `allowzero` unset or 0 (the entry copies the input's dimension);
 //! - `-1`, for at most one entry: every other entry matching, the inferred dimension is what is
-//!   left, the input's own.
+//!   left, the input's own;
+//! - or, for at most one entry instead of a `-1`, a known positive size `c` where the input's
+//!   dimension `d` is not a known number, when every other input dimension is a known non-zero
+//!   number: the element counts then agree only if `d == c` (`[n, 1, 32]` to `[20, 1, 32]`).
 //!
 //! Guards (the node stays otherwise): an input rank or target unknown; any other target entry;
 //! `allowzero = 1` with a `0` entry the input's dimension is not known to be; two inputs and one
-//! output not all present. One difference with the original: a target with `-1` on an input that
-//! has zero elements is ambiguous and a runtime may reject it; without the node, nothing is
-//! rejected. The rest as for every forwarding rewrite (`scope::forward`). Merging a Reshape of a
+//! output not all present. One difference with the original: an input the Reshape would reject
+//! (a `-1` on a tensor with zero elements, which is ambiguous; an element count that does not
+//! match the known size) is rejected by the original model and passed through without the
+//! node. The rest as for every forwarding rewrite (`scope::forward`). Merging a Reshape of a
 //! Reshape is `fuse_consecutive_reshapes`' job, not this pass's.
 
 use crate::nop::{Rule, RuleCx, is_known, run, same_dim};
@@ -49,14 +53,18 @@ impl Rule for ReshapeRule {
         if k.dims.len() != 1 || want.len() != shape.len() {
             return None;
         }
-        let mut minus_one = 0;
-        for (t, d) in want.iter().zip(shape) {
+        // Positions not proven equal: `-1` entries, and known sizes where the input's
+        // dimension is not a known number.
+        let mut free = Vec::new();
+        for (i, (t, d)) in want.iter().zip(shape).enumerate() {
             let ok = if same_dim(t, d) {
                 true
             } else if is_known(t, 0) {
                 !allowzero
-            } else if is_known(t, -1) {
-                minus_one += 1;
+            } else if is_known(t, -1)
+                || (t.as_const().is_some_and(|c| c > 0) && d.as_const().is_none())
+            {
+                free.push(i);
                 true
             } else {
                 false
@@ -65,7 +73,18 @@ impl Rule for ReshapeRule {
                 return None;
             }
         }
-        (minus_one <= 1).then_some((inp, out))
+        match free.as_slice() {
+            [] => Some((inp, out)),
+            [i] if is_known(&want[*i], -1) => Some((inp, out)),
+            // A known size `c` against an input dimension `d`: with every other dimension a
+            // known non-zero number, the element counts match only when `d == c`.
+            [i] => shape
+                .iter()
+                .enumerate()
+                .all(|(j, d)| j == *i || d.as_const().is_some_and(|n| n > 0))
+                .then_some((inp, out)),
+            _ => None,
+        }
     }
 }
 
