@@ -38,6 +38,9 @@ pub struct Value {
     pub initializer: Option<Initializer>,
     def: ValueDef,
     uses: Vec<Use>,
+    /// How many entries of the graph's `value_info` list name this value, so removing a node
+    /// need not scan the list (which would make removing many nodes quadratic).
+    info_entries: u32,
 }
 
 /// A constant bound to a value in the graph's initializer lists.
@@ -354,6 +357,7 @@ impl Graph {
             initializer: None,
             def,
             uses: Vec::new(),
+            info_entries: 0,
         })
     }
 
@@ -413,6 +417,7 @@ impl Graph {
     /// Appends `v` to the `value_info` list.
     pub fn add_value_info(&mut self, v: ValueId) {
         self.value_info.push(v);
+        self.values[v].info_entries += 1;
     }
 
     /// Records that the declaration at `site[index]` differs from the value's own info.
@@ -654,7 +659,7 @@ impl Graph {
             None => panic!("remove_node on stale handle {node:?}"),
         };
         for out in removed.outputs.iter().flatten() {
-            let listed = self.outputs.contains(out) || self.value_info.contains(out);
+            let listed = self.values[*out].info_entries > 0 || self.outputs.contains(out);
             if self.values[*out].uses.is_empty() && !listed {
                 self.values.remove(*out);
             } else {
@@ -662,6 +667,75 @@ impl Graph {
             }
         }
         removed
+    }
+
+    /// Removes, in place, the initializers and `value_info` entries of the values in `drop`
+    /// (which nothing may read any longer), and the captures nothing reads, lists or outputs
+    /// (a rewrite rebound their readers); values left with no definition, reader or listing
+    /// leave the arena. Handles of everything else stay valid, and the lists keep their order.
+    /// This is what a pass calls after it replaced values, instead of rebuilding the graph.
+    pub fn remove_values(&mut self, drop: &std::collections::HashSet<ValueId>) {
+        let gone = |v: &ValueId| drop.contains(v);
+        if !drop.is_empty() {
+            self.initializers.retain(|v| !gone(v));
+            self.sparse_initializers.retain(|v| !gone(v));
+            if self.value_info.iter().any(gone) {
+                // `value_info` overrides are keyed by position: renumber the kept ones.
+                let mut kept = Vec::with_capacity(self.value_info.len());
+                let mut overrides = HashMap::new();
+                for (i, &v) in self.value_info.iter().enumerate() {
+                    if gone(&v) {
+                        if let Some(val) = self.values.get_mut(v) {
+                            val.info_entries = val.info_entries.saturating_sub(1);
+                        }
+                        continue;
+                    }
+                    if let Some(info) = self.decl_overrides.remove(&(DeclSite::ValueInfo, i)) {
+                        overrides.insert((DeclSite::ValueInfo, kept.len()), info);
+                    }
+                    kept.push(v);
+                }
+                self.decl_overrides.retain(|(site, _), _| *site != DeclSite::ValueInfo);
+                self.decl_overrides.extend(overrides);
+                self.value_info = kept;
+            }
+        }
+        let listed: std::collections::HashSet<ValueId> = self.value_info.iter().copied().collect();
+        let mut unread_captures = Vec::new();
+        for &v in &self.captures {
+            if self.values[v].uses.is_empty() && !self.outputs.contains(&v) && !listed.contains(&v)
+            {
+                unread_captures.push(v);
+            }
+        }
+        if !unread_captures.is_empty() {
+            self.captures.retain(|v| !unread_captures.contains(v));
+            for v in &unread_captures {
+                let name = &self.values[*v].name;
+                self.capture_index.remove(name);
+            }
+        }
+        for &v in drop {
+            // A dropped initializer stops being one; a graph input keeps only its default gone.
+            if let Some(val) = self.values.get_mut(v)
+                && val.initializer.take().is_some()
+                && val.def == ValueDef::Initializer
+            {
+                val.def = ValueDef::Undefined;
+            }
+        }
+        for v in drop.iter().copied().chain(unread_captures) {
+            let Some(val) = self.values.get(v) else { continue };
+            let defined_by_node = matches!(val.def, ValueDef::Node { .. });
+            if val.uses.is_empty()
+                && !defined_by_node
+                && val.def != ValueDef::Input
+                && !self.outputs.contains(&v)
+                && !listed.contains(&v)
+            {
+                self.values.remove(v);
+            }
+        }
     }
 
     /// Checks the cross-links (use lists against node inputs, node list against arena).

@@ -12,18 +12,41 @@ mod schemas_generated;
 pub use schema::{AttrDefault, AttrSchema, Formal, OpSchema, Opt, TypeConstraint};
 pub use schemas_generated::SCHEMAS;
 
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
 /// Folds ONNX's spellings of the default domain ("", "ai.onnx") into "".
 fn canonical(domain: &str) -> &str {
     if domain == "ai.onnx" { "" } else { domain }
 }
 
+/// Where each operator's versions are in [`SCHEMAS`]: domain -> name -> index range. Built once;
+/// inference and the checker look an operator up for every node, and a binary search over the
+/// table's string keys cost more than inferring many of the nodes.
+type Index = HashMap<&'static str, HashMap<&'static str, (usize, usize)>>;
+
+fn index() -> &'static Index {
+    static INDEX: OnceLock<Index> = OnceLock::new();
+    INDEX.get_or_init(|| {
+        let mut index: Index = HashMap::new();
+        for (i, s) in SCHEMAS.iter().enumerate() {
+            index
+                .entry(s.domain)
+                .or_default()
+                .entry(s.name)
+                .and_modify(|r| r.1 = i + 1)
+                .or_insert((i, i + 1));
+        }
+        index
+    })
+}
+
 /// Every version of `(domain, name)`, oldest first.
 pub fn versions(domain: &str, name: &str) -> &'static [OpSchema] {
-    let domain = canonical(domain);
-    let key = |s: &OpSchema| (s.domain, s.name);
-    let start = SCHEMAS.partition_point(|s| key(s) < (domain, name));
-    let end = SCHEMAS.partition_point(|s| key(s) <= (domain, name));
-    &SCHEMAS[start..end]
+    match index().get(canonical(domain)).and_then(|ops| ops.get(name)) {
+        Some(&(start, end)) => &SCHEMAS[start..end],
+        None => &[],
+    }
 }
 
 /// The schema of `(domain, name)` in effect at opset `version` of its domain.

@@ -121,13 +121,13 @@ pub(crate) fn without(old: &mut Graph, drop: &HashSet<ValueId>) -> Graph {
     g
 }
 
-/// Rebuilds `g` in place without `drop`, when there is anything to drop.
+/// Removes `drop` from `g` in place, when there is anything to drop (see
+/// [`Graph::remove_values`]).
 pub(crate) fn drop_values(g: &mut Graph, drop: &HashSet<ValueId>) {
     if drop.is_empty() {
         return;
     }
-    let rebuilt = without(g, drop);
-    *g = rebuilt;
+    g.remove_values(drop);
 }
 
 /// The values among `candidates` that a removal left undefined and unread, so only their
