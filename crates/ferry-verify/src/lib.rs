@@ -305,8 +305,27 @@ fn check_inputs(
         let b = match b {
             Ok(b) => b,
             Err(e) => {
-                result_failure.get_or_insert((a.label(), e));
-                report.notes.push(format!("{}: runs the original but not the result", r.name()));
+                // The original counts as run only when it runs on every input set: a model that
+                // loads but fails on these inputs can, once a rewrite makes its shapes constant,
+                // fail to load at all (onnxruntime's load-time inference then sees the break),
+                // which says nothing against the rewrite.
+                let label = a.label();
+                match sets
+                    .iter()
+                    .enumerate()
+                    .find_map(|(i, set)| guarded(|| a.run(set)).err().map(|e| (i, e)))
+                {
+                    Some((run, why)) => report.notes.push(format!(
+                        "{label}: the original fails on input set {run}: {why} (and the result \
+                         does not load: {e})"
+                    )),
+                    None => {
+                        result_failure.get_or_insert((label, e));
+                        report
+                            .notes
+                            .push(format!("{}: runs the original but not the result", r.name()));
+                    }
+                }
                 continue;
             }
         };

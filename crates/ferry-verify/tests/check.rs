@@ -124,6 +124,23 @@ fn a_result_the_reference_cannot_run_is_a_failure() {
 }
 
 #[test]
+fn a_result_that_does_not_load_is_no_failure_when_the_original_fails_on_the_inputs() {
+    // Random indices are 0 or 1, out of range for a one-element table: the original loads but
+    // fails when run, so the result's failure to load proves nothing.
+    let text = r#"
+        <ir_version: 10, opset_import: ["" : 17]>
+        g (int64[64] I) => (float[64] Y)
+        <float[1] D = {1.0}>
+        { Y = Gather (D, I) }"#;
+    let a = model(text);
+    let b = model(&text.replace("Y = Gather (D, I)", "T = Gather (D, I)\n Y = NoSuchOp (T)"));
+    let v = verdict(&a, &b, &opts());
+    let Verdict::NotChecked { reason } = &v else { panic!("{v:?}") };
+    assert!(reason.contains("the original fails on input set 0"), "{reason}");
+    assert!(reason.contains("the result does not load"), "{reason}");
+}
+
+#[test]
 fn a_model_no_reference_runs_is_not_checked_with_the_reason() {
     let a = model(
         r#"<ir_version: 10, opset_import: ["" : 17, "com.example" : 1]>
