@@ -213,6 +213,15 @@ impl<'a> Ctx<'a> {
         })
     }
 
+    /// The channel count of `v` when all its spatial sizes are 1 (a squeeze-and-excite gate,
+    /// [N, 1, 1, C]): moving its channels is then a Reshape (keeping N with a 0), not a
+    /// Transpose.
+    fn unit_spatial(&self, v: &TfVal) -> Option<i64> {
+        let s = v.shape.as_ref().filter(|s| s.len() >= 3)?;
+        let c = *s.last()?;
+        (c > 0 && s[1..s.len() - 1].iter().all(|&d| d == 1)).then_some(c)
+    }
+
     /// `v` in TensorFlow's layout.
     pub fn native(&mut self, v: &TfVal) -> Result<ValueId> {
         if !v.cf {
@@ -223,8 +232,18 @@ impl<'a> Ctx<'a> {
         }
         let r = v.rank().ok_or_else(|| graph_err("channels-first value of unknown rank"))?;
         let name = format!("{}_nhwc", self.g.value(v.id).name);
-        let out =
-            self.emit1("Transpose", &name, &[v.id], vec![ints_attr("perm", &from_cf_perm(r))]);
+        let out = match self.unit_spatial(v) {
+            Some(c) => {
+                let mut dims = vec![0];
+                dims.extend(std::iter::repeat_n(1, r - 2));
+                dims.push(c);
+                let s = self.const_i64(&format!("{name}/shape"), &dims);
+                self.emit1("Reshape", &name, &[v.id, s], vec![])
+            }
+            None => {
+                self.emit1("Transpose", &name, &[v.id], vec![ints_attr("perm", &from_cf_perm(r))])
+            }
+        };
         self.to_native.insert(v.id, out);
         self.to_cf.insert(out, v.id);
         Ok(out)
@@ -242,7 +261,17 @@ impl<'a> Ctx<'a> {
             graph_err(format!("node {} ({}): input of unknown rank", who.name, who.op))
         })?;
         let name = format!("{}_nchw", self.g.value(v.id).name);
-        let out = self.emit1("Transpose", &name, &[v.id], vec![ints_attr("perm", &to_cf_perm(r))]);
+        let out = match self.unit_spatial(v) {
+            Some(c) => {
+                let mut dims = vec![0, c];
+                dims.extend(std::iter::repeat_n(1, r - 2));
+                let s = self.const_i64(&format!("{name}/shape"), &dims);
+                self.emit1("Reshape", &name, &[v.id, s], vec![])
+            }
+            None => {
+                self.emit1("Transpose", &name, &[v.id], vec![ints_attr("perm", &to_cf_perm(r))])
+            }
+        };
         self.to_cf.insert(v.id, out);
         self.to_native.insert(out, v.id);
         Ok(out)

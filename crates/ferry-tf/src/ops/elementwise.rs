@@ -138,6 +138,12 @@ pub fn common_layout(
     if o.rank() == Some(0) {
         return Ok(if c_first { (c.id, o.id, true) } else { (o.id, c.id, true) });
     }
+    if o.rank() == Some(r) {
+        // Bring the other operand over (in a squeeze-and-excite block it is the small [N,1,1,C]
+        // gate) rather than the channels-first one back: the conv chain stays channels-first.
+        let oi = cx.channels_first(o, n)?;
+        return Ok(if c_first { (c.id, oi, true) } else { (oi, c.id, true) });
+    }
     let a = cx.native(a)?;
     let b = cx.native(b)?;
     Ok((a, b, false))

@@ -78,11 +78,12 @@ fn batch_norm(cx: &mut Ctx, n: &TfNode) -> Result<Vec<TfVal>> {
     Ok(outs)
 }
 
+/// Softmax over the last axis; on a channels-first value that axis (the channels) is axis 1.
 fn softmax(cx: &mut Ctx, n: &TfNode) -> Result<Vec<TfVal>> {
     let x = cx.input(n, 0)?;
-    let xi = cx.native(&x)?;
-    let id = cx.emit1(&n.op, &n.name, &[xi], vec![int_attr("axis", -1)]);
-    Ok(vec![native(id, x.shape.clone(), dtype_of(n, &x))])
+    let axis = if x.cf { 1 } else { -1 };
+    let id = cx.emit1(&n.op, &n.name, &[x.id], vec![int_attr("axis", axis)]);
+    Ok(vec![TfVal { id, cf: x.cf, shape: x.shape.clone(), dtype: dtype_of(n, &x) }])
 }
 
 /// TensorFlow's NHWC DepthToSpace is ONNX's DCR mode on the channels-first tensor.

@@ -101,8 +101,25 @@ fn transpose(cx: &mut Ctx, n: &TfNode) -> Result<Vec<TfVal>> {
 
 fn squeeze(cx: &mut Ctx, n: &TfNode) -> Result<Vec<TfVal>> {
     let x = cx.input(n, 0)?;
-    let xi = cx.native(&x)?;
     let dims = n.attr_ints("squeeze_dims").or_else(|| n.attr_ints("axis")).unwrap_or_default();
+    // Squeezing the spatial axes of a channels-first [N, C, 1, 1] leaves [N, C], TensorFlow's
+    // order: no Transpose needed (as for reductions).
+    if let (true, Some(r)) = (x.cf && !dims.is_empty(), x.rank()) {
+        let axes: Vec<usize> =
+            dims.iter().map(|&d| super::norm_axis(n, d, r)).collect::<Result<_>>()?;
+        let pos = from_cf_perm(r);
+        let rest: Vec<i64> = (0..r).filter(|a| !axes.contains(a)).map(|a| pos[a]).collect();
+        if rest.windows(2).all(|w| w[0] < w[1]) {
+            let cf_axes: Vec<i64> = axes.iter().map(|&a| pos[a]).collect();
+            let ax = cx.const_i64(&format!("{}/axes", n.name), &cf_axes);
+            let id = cx.emit1("Squeeze", &n.name, &[x.id, ax], vec![]);
+            let shape = x.shape.as_ref().map(|s| {
+                s.iter().enumerate().filter(|(i, _)| !axes.contains(i)).map(|(_, &d)| d).collect()
+            });
+            return Ok(vec![native(id, shape, dtype_of(n, &x))]);
+        }
+    }
+    let xi = cx.native(&x)?;
     let dt = dtype_of(n, &x);
     let (id, shape) = if dims.is_empty() {
         let shape = x
