@@ -16,7 +16,8 @@
 //! end lists per model the median pipeline time, µs per node, the 1-thread over all-threads
 //! speedup and the three most expensive passes (alone, and inside one pipeline run), then how
 //! time grows along the transformer series: µs per node per size and, per pass, the growth
-//! exponent between the two largest sizes (1 = linear, 2 = quadratic).
+//! exponent between the two largest sizes (1 = linear, 2 = quadratic), from the fastest sample
+//! of each benchmark (the machine is shared; other load only ever adds time).
 //!
 //! Inputs are generated into a temporary directory with `ferry_gen` and loaded back as
 //! `ferry optimize` loads them (tensors are slices of the memory-mapped file): transformers of
@@ -65,17 +66,26 @@ struct Pool {
     pool: ThreadPool,
 }
 
-/// What was measured on one model: medians per pool (pipeline) and per pass and pool.
+/// Seconds per run over criterion's measurement samples.
+#[derive(Clone, Copy)]
+struct Stat {
+    median: f64,
+    /// The fastest sample: on a shared machine, other processes only ever add time, so the
+    /// minimum is the steadier figure for how time grows with size.
+    min: f64,
+}
+
+/// What was measured on one model, per pool (pipeline) and per pass and pool.
 struct Row {
     name: String,
     nodes: usize,
     nodes_after: usize,
     report: PipelineReport,
-    /// Per pool, the median pipeline time in seconds.
-    pipeline: Vec<Option<f64>>,
-    /// Per pass (pipeline order), per pool, the median time of the pass alone in seconds;
+    /// Per pool, the pipeline's time.
+    pipeline: Vec<Option<Stat>>,
+    /// Per pass (pipeline order), per pool, the time of the pass alone;
     /// `None` where the pass failed on this model (reported when it happened).
-    passes: Vec<(&'static str, Vec<Option<f64>>)>,
+    passes: Vec<(&'static str, Vec<Option<Stat>>)>,
 }
 
 /// The transformer and CNN shapes of the benchmarks (and of `scripts/bench_optimize.sh`).
@@ -170,9 +180,9 @@ fn timed(
     total
 }
 
-/// The median of the last `SAMPLE_SIZE` recorded means: criterion's measurement (earlier ones
-/// were its warm-up).
-fn median(samples: RefCell<Vec<f64>>) -> Option<f64> {
+/// The median and minimum of the last `SAMPLE_SIZE` recorded means: criterion's measurement
+/// (earlier ones were its warm-up).
+fn stat(samples: RefCell<Vec<f64>>) -> Option<Stat> {
     let s = samples.into_inner();
     let mut v = s[s.len().saturating_sub(SAMPLE_SIZE)..].to_vec();
     if v.is_empty() {
@@ -180,10 +190,11 @@ fn median(samples: RefCell<Vec<f64>>) -> Option<f64> {
     }
     v.sort_by(f64::total_cmp);
     let n = v.len();
-    Some(if n % 2 == 1 { v[n / 2] } else { (v[n / 2 - 1] + v[n / 2]) / 2.0 })
+    let median = if n % 2 == 1 { v[n / 2] } else { (v[n / 2 - 1] + v[n / 2]) / 2.0 };
+    Some(Stat { median, min: v[0] })
 }
 
-/// Benchmarks `manager` on `model` in the pools `which` selects; the median per pool (`None`
+/// Benchmarks `manager` on `model` in the pools `which` selects; the times per pool (`None`
 /// for the others).
 fn bench_manager(
     group: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
@@ -192,7 +203,7 @@ fn bench_manager(
     which: impl Fn(usize) -> bool,
     model: &Model,
     manager: &PassManager,
-) -> Vec<Option<f64>> {
+) -> Vec<Option<Stat>> {
     pools
         .iter()
         .enumerate()
@@ -204,7 +215,7 @@ fn bench_manager(
             group.bench_function(BenchmarkId::new(id, &p.label), |b| {
                 b.iter_custom(|n| timed(&samples, &p.pool, n, model, manager))
             });
-            median(samples)
+            stat(samples)
         })
         .collect()
 }
@@ -300,7 +311,8 @@ fn print_summary(rows: &[Row], pools: &[Pool]) {
         "speedup"
     );
     for r in rows {
-        let (one, all) = (r.pipeline[0], r.pipeline[wide]);
+        let median = |t: Option<Stat>| t.map(|t| t.median);
+        let (one, all) = (median(r.pipeline[0]), median(r.pipeline[wide]));
         let fmt = |t: Option<f64>| t.map_or("-".into(), ms);
         let per_node =
             all.map_or("-".into(), |t| format!("{:.2}", t * 1e6 / r.nodes.max(1) as f64));
@@ -327,17 +339,18 @@ fn print_summary(rows: &[Row], pools: &[Pool]) {
     );
     for r in rows {
         let alone: Vec<(&str, f64)> =
-            r.passes.iter().filter_map(|(n, t)| t[wide].map(|t| (*n, t))).collect();
+            r.passes.iter().filter_map(|(n, t)| t[wide].map(|t| (*n, t.median))).collect();
         let inside: Vec<(&str, f64)> =
             r.report.passes.iter().map(|p| (p.name, p.time.as_secs_f64())).collect();
         println!("{:<38} {} | {}", r.name, top(alone, 3), top(inside, 3));
     }
-    print_scaling(rows, wide);
+    print_scaling(rows, pools);
 }
 
 /// How time grows along the transformer series: pipeline µs per node per size, and per pass
 /// the µs per node at each size and the exponent k of t ~ n^k between the two largest sizes.
-fn print_scaling(rows: &[Row], wide: usize) {
+fn print_scaling(rows: &[Row], pools: &[Pool]) {
+    let wide = pools.len() - 1;
     let series: Vec<&Row> = TRANSFORMER_LAYERS
         .iter()
         .filter_map(|(name, _)| rows.iter().find(|r| r.name == *name))
@@ -356,7 +369,9 @@ fn print_scaling(rows: &[Row], wide: usize) {
     };
     println!();
     println!(
-        "scaling along the transformer series: µs per node; k: t ~ n^k between the two largest"
+        "scaling along the transformer series ({}, fastest sample): µs per node; k: t ~ n^k \
+         between the two largest",
+        pools[wide].label
     );
     let mut header = format!("{:<34}", "");
     for r in &series {
@@ -364,7 +379,7 @@ fn print_scaling(rows: &[Row], wide: usize) {
     }
     println!("{header} {:>6}", "k");
     let mut line = format!("{:<34}", "pipeline");
-    let times: Vec<Option<f64>> = series.iter().map(|r| r.pipeline[wide]).collect();
+    let times: Vec<Option<f64>> = series.iter().map(|r| r.pipeline[wide].map(|t| t.min)).collect();
     for (r, t) in series.iter().zip(&times) {
         line += &format!(" {:>10}", cell(per_node(*t, r)));
     }
@@ -377,7 +392,8 @@ fn print_scaling(rows: &[Row], wide: usize) {
     );
     for (i, (name, _)) in series[0].passes.iter().enumerate() {
         let mut line = format!("{name:<34}");
-        let times: Vec<Option<f64>> = series.iter().map(|r| r.passes[i].1[wide]).collect();
+        let times: Vec<Option<f64>> =
+            series.iter().map(|r| r.passes[i].1[wide].map(|t| t.min)).collect();
         for (r, t) in series.iter().zip(&times) {
             line += &format!(" {:>10}", cell(per_node(*t, r)));
         }
