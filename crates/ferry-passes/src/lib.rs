@@ -49,6 +49,7 @@ mod fuse_mul_into_conv;
 mod fuse_mul_into_gemm;
 mod fuse_pad_into_conv;
 mod fuse_pad_into_pool;
+mod fuse_unsqueeze_transpose_squeeze;
 mod manager;
 mod nop;
 mod rebuild;
@@ -87,6 +88,7 @@ pub use fuse_mul_into_conv::FuseMulIntoConv;
 pub use fuse_mul_into_gemm::FuseMulIntoGemm;
 pub use fuse_pad_into_conv::FusePadIntoConv;
 pub use fuse_pad_into_pool::FusePadIntoPool;
+pub use fuse_unsqueeze_transpose_squeeze::FuseUnsqueezeTransposeSqueeze;
 pub use manager::{PassManager, PassStats, PipelineReport};
 
 use ferry_ir::Graph;
@@ -266,6 +268,7 @@ pub fn all_passes() -> Vec<Box<dyn Pass>> {
         Box::new(FuseConsecutiveTransposes),
         Box::new(FuseConsecutiveSqueezes),
         Box::new(FuseConsecutiveUnsqueezes),
+        Box::new(FuseUnsqueezeTransposeSqueeze),
         Box::new(FuseConsecutiveReshapes),
         Box::new(FuseConsecutiveSlices),
         Box::new(FuseConsecutiveConcats),

@@ -8,6 +8,7 @@
 pub mod util;
 
 mod attention;
+mod contrib;
 mod control;
 mod conv;
 mod elementwise;
@@ -83,6 +84,7 @@ fn registry() -> &'static Registry {
         sequence::register(&mut r);
         ml::register(&mut r);
         training::register(&mut r);
+        contrib::register(&mut r);
         r
     })
 }
