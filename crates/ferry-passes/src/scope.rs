@@ -8,14 +8,13 @@
 //! on the owning node in the outer graph. Rebinding `old` to `new` in a subgraph makes its
 //! readers of the capture `old` read a capture `new` (created, or the existing one), recursively
 //! through the nested subgraphs that forward the read. The capture `old`, now unread, is
-//! dropped when the subgraph is next rebuilt ([`drop_unused_captures`]).
+//! dropped afterwards ([`drop_unused_captures`]).
 //!
 //! Rebinding is refused when a subgraph on the way defines a value of its own named `new`: that
 //! local value would shadow the outer one and the reads would silently change meaning.
 
 use crate::PassCx;
 use crate::forward::Sweeper;
-use crate::rebuild;
 use ferry_ir::{Graph, NodeId, UseSlot, ValueDef, ValueId};
 use std::collections::HashSet;
 
@@ -77,13 +76,12 @@ fn rebind_in(sg: &mut Graph, old: &str, new: &str) {
     sg.replace_all_uses(c, c2);
 }
 
-/// Rebuilds `g` when it has captures nothing reads any more (left by [`rebind`]), which drops
-/// them: a capture names an outer value, and a stale one would name a value that may be gone.
+/// Drops the captures of `g` nothing reads any more (left by [`rebind`]), in place: a capture
+/// names an outer value, and a stale one would name a value that may be gone.
 pub(crate) fn drop_unused_captures(g: &mut Graph) {
     let stale = g.captures().iter().any(|&c| g.value(c).uses().is_empty() && !g.is_graph_output(c));
     if stale {
-        let rebuilt = rebuild::without(g, &HashSet::new());
-        *g = rebuilt;
+        g.remove_values(&HashSet::new());
     }
 }
 
