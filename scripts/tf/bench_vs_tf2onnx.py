@@ -4,7 +4,10 @@ against tf2onnx's output; print the Markdown table of benches/results/tf_convert
 
     py="$(scripts/tf/venv.sh)"
     cargo build --release -p ferry-cli
-    "$py" scripts/tf/bench_vs_tf2onnx.py > benches/results/tf_convert_vs_tf2onnx.md
+    "$py" scripts/tf/bench_vs_tf2onnx.py [--keras-apps] > benches/results/tf_convert_vs_tf2onnx.md
+
+With --keras-apps it also freezes Keras application nets (MobileNetV2, EfficientNetB0,
+ResNet50; weights=None, seeded) into a temporary directory and compares on them too.
 """
 
 import os
@@ -61,7 +64,53 @@ def short(cmd, tmp):
     return " ".join(words)
 
 
+KERAS_APPS = [("MobileNetV2", (1, 96, 96, 3)), ("EfficientNetB0", (1, 64, 64, 3)),
+              ("ResNet50", (1, 64, 64, 3))]
+
+
+def freeze_keras_apps(d):
+    """Frozen GraphDefs of Keras application nets (random weights): (file, input, output)."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    import keras
+    import tensorflow as tf
+    from tensorflow.python.framework.convert_to_constants import (
+        convert_variables_to_constants_v2,
+    )
+
+    keras.utils.set_random_seed(11)
+    out = []
+    for name, shape in KERAS_APPS:
+        model = getattr(keras.applications, name)(input_shape=shape[1:], weights=None, classes=10)
+        f = tf.function(lambda x, m=model: m(x)).get_concrete_function(
+            tf.TensorSpec(shape, tf.float32, name="x"))
+        gd = convert_variables_to_constants_v2(f).graph.as_graph_def()
+        path = os.path.join(d, f"{name}.frozen.pb")
+        with open(path, "wb") as fh:
+            fh.write(gd.SerializeToString())
+        out.append((path, "x:0", "Identity:0"))
+    return out
+
+
+def compare_apps(d):
+    rows = []
+    for path, inp, out in freeze_keras_apps(d):
+        f_out, t_out = os.path.join(d, "ferry.onnx"), os.path.join(d, "tf2onnx.onnx")
+        opt = os.path.join(d, "ferry.opt.onnx")
+        ft = wall([FERRY, "convert", path, f_out], 5)
+        tt = wall([sys.executable, "-m", "tf2onnx.convert", "--graphdef", path, "--output", t_out,
+                   "--opset", "17", "--inputs", inp, "--outputs", out], 1)
+        subprocess.run([FERRY, "optimize", f_out, opt], check=True, capture_output=True)
+        size = os.path.getsize(path)
+        rows.append((os.path.basename(path), size, ft, tt, transposes(f_out), transposes(opt),
+                     transposes(t_out)))
+    return rows
+
+
 def main():
+    apps = []
+    if "--keras-apps" in sys.argv:
+        with tempfile.TemporaryDirectory() as d:
+            apps = compare_apps(d)
     rows = []
     with tempfile.TemporaryDirectory() as d:
         for name, flag, inp, out in CASES:
@@ -107,6 +156,16 @@ def main():
     print("\nferry keeps NHWC tensors channels-first inside the conv stack (element-wise ops, "
           "BiasAdd, pooling and the final global mean work on either layout), so the only "
           "Transpose is the one into the first convolution.")
+    if apps:
+        print("\n## Keras application nets (not in the corpus; `--keras-apps`)\n")
+        print("Frozen from `keras.applications` with `weights=None` (seeded) by the script; "
+              "ferry: median of 5 runs, tf2onnx: one run. Transposes: ferry convert / "
+              "after ferry optimize / tf2onnx.\n")
+        print("| model | .pb size | ferry convert | tf2onnx | speedup | Transposes (ferry / optimized / tf2onnx) |")
+        print("|---|---:|---:|---:|---:|---:|")
+        for name, size, ft, tt, a, b, c in apps:
+            print(f"| `{name}` | {size / 1e6:.1f} MB | {ft * 1e3:.0f} ms | {tt:.1f} s | "
+                  f"{tt / ft:.0f}x | {a} / {b} / {c} |")
 
 
 if __name__ == "__main__":
