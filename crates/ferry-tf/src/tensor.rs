@@ -248,23 +248,28 @@ pub fn transpose(t: &Tensor, perm: &[usize], name: &str) -> Option<Tensor> {
         in_strides[i] = in_strides[i + 1] * dims[i + 1];
     }
     let strides: Vec<usize> = perm.iter().map(|&p| in_strides[p]).collect();
-    let mut out = BytesMut::with_capacity(b.len());
+    // Walk the output in order, keeping the source offset up to date by adding the stride of
+    // the axis that moved (and taking back the ones that wrapped): no per-element products.
+    let mut out = vec![0u8; b.len()];
     let mut idx = vec![0usize; rank];
-    for _ in 0..count {
-        let off: usize = idx.iter().zip(&strides).map(|(i, s)| i * s).sum();
-        out.extend_from_slice(&b[off * size..(off + 1) * size]);
+    let mut off = 0usize;
+    for dst in out.chunks_exact_mut(size) {
+        dst.copy_from_slice(&b[off * size..(off + 1) * size]);
         for ax in (0..rank).rev() {
             idx[ax] += 1;
             if idx[ax] < out_dims[ax] {
+                off += strides[ax];
                 break;
             }
+            off -= strides[ax] * (out_dims[ax] - 1);
             idx[ax] = 0;
         }
     }
+    let out = bytes::Bytes::from(out);
     let mut res = t.clone();
     res.name = Some(name.to_string());
     res.dims = out_dims.iter().map(|&d| d as i64).collect();
-    res.data = ferry_ir::TensorData::Raw(out.freeze());
+    res.data = ferry_ir::TensorData::Raw(out);
     Some(res)
 }
 
@@ -297,5 +302,22 @@ mod tests {
         let tt = transpose(&t, &[1, 0], "tt").unwrap();
         assert_eq!(tt.dims, vec![3, 2]);
         assert_eq!(ints(&tt).unwrap(), vec![0, 3, 1, 4, 2, 5]);
+        // HWIO -> OIHW on a 2x3x4x5 tensor against the definition.
+        let vals: Vec<i64> = (0..120).collect();
+        let t = i64_tensor("t", vec![2, 3, 4, 5], &vals);
+        let tt = transpose(&t, &[3, 2, 0, 1], "tt").unwrap();
+        assert_eq!(tt.dims, vec![5, 4, 2, 3]);
+        let got = ints(&tt).unwrap();
+        let mut k = 0;
+        for o in 0..5 {
+            for i in 0..4 {
+                for h in 0..2 {
+                    for w in 0..3 {
+                        assert_eq!(got[k], ((h * 3 + w) * 4 + i) * 5 + o);
+                        k += 1;
+                    }
+                }
+            }
+        }
     }
 }
