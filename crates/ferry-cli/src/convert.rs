@@ -123,6 +123,15 @@ pub fn run(
         tf::Format::GraphDef => From::Tf,
         tf::Format::Other => From::Onnx,
     });
+    if from == From::Tf && input.is_dir() {
+        return Err(format!(
+            "{}: --from tf wants a GraphDef file, this is a directory",
+            input.display()
+        ));
+    }
+    if from == From::Savedmodel && !input.is_dir() {
+        return Err(format!("{}: --from savedmodel wants a SavedModel directory", input.display()));
+    }
     if from != From::Onnx {
         let model = load_tf(input, tf_args)?;
         let validated = ferry::check::validate(&model);
