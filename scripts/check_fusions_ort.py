@@ -301,6 +301,18 @@ def cases(rng):
         [ints("s2", [4, -1])],
         2,
     )
+    yield "unsqueeze(reshape)", "fuse_consecutive_reshapes", "Unsqueeze", chain(
+        [2, 3, 4],
+        [mk("Reshape", ["X0", "s1"], ["T"]), mk("Unsqueeze", ["T", "a"], ["Y"])],
+        [ints("s1", [0, -1]), ints("a", [3, 2])],
+        4,
+    )
+    yield "flatten(reshape)", "fuse_consecutive_reshapes", "Flatten", chain(
+        [2, 3, 4],
+        [mk("Reshape", ["X0", "s1"], ["T"]), mk("Flatten", ["T"], ["Y"], axis=2)],
+        [ints("s1", [4, -1, 2])],
+        2,
+    )
     yield "slice(slice) same and other axes", "fuse_consecutive_slices", "Slice", chain(
         [6, 7, 8],
         [
