@@ -104,6 +104,7 @@ fn check(path: &Path) -> Result<bool, String> {
         if got_shape != want.shape {
             return Err(format!("out_{k}: shape {got_shape:?}, TensorFlow {:?}", want.shape));
         }
+        let got = got.try_as_plain_ram().map_err(|e| format!("{e:?}"))?;
         let got = got.as_slice::<f64>().map_err(|e| format!("{e:?}"))?;
         for (i, (g, w)) in got.iter().zip(want.to_f64()?).enumerate() {
             if (g - w).abs() > 1e-5 + 1e-4 * w.abs() {

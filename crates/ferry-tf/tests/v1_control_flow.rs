@@ -328,6 +328,7 @@ mod npz {
             }
             let as_f64 = |t: &Tensor| -> Result<Vec<f64>, String> {
                 let c = t.cast_to::<f64>().map_err(|e| format!("{e:?}"))?;
+                let c = c.try_as_plain_ram().map_err(|e| format!("{e:?}"))?;
                 Ok(c.as_slice::<f64>().map_err(|e| format!("{e:?}"))?.to_vec())
             };
             let (g, w) = (as_f64(got)?, as_f64(&want)?);
