@@ -31,8 +31,9 @@
 //!   attribute.
 //!
 //! Function bodies are not touched: a function has no initializers to fold into. The main graph
-//! and every subgraph are, in models of IR version 4 or later (before that, an initializer has to
-//! be a graph input, which a caller may override; the pass does nothing there).
+//! and every subgraph are, in models of IR version 3 or later. In IR 3 an initializer had to be
+//! a graph input; a model of IR 3 in which something folds is moved to IR 4, the version that
+//! lifted that rule and changed nothing else. Older models are left alone.
 
 use crate::rebuild;
 use crate::{Changed, Pass, PassCx, PassError};
@@ -97,10 +98,16 @@ impl Pass for FoldConstants {
         let (Some(opset), Some(g)) = (cx.opset, &mut model.graph) else {
             return Ok(Changed::NONE);
         };
-        if !initializers_without_inputs(model.ir_version) {
-            return Ok(Changed::NONE);
+        // Before IR 4 an initializer had to be a graph input; IR 4 lifted that rule and changed
+        // nothing else. A model of IR 3 whose constants fold moves to IR 4, as onnxsim's and
+        // onnxslim's results do in effect (they store such initializers without the version).
+        // Older IR versions differ in more than that: they are left alone.
+        let Some(ir) = model.ir_version.filter(|&v| v >= 3) else { return Ok(Changed::NONE) };
+        let folds = self.fold_graph(g, cx, opset, false);
+        if folds > 0 && !initializers_without_inputs(Some(ir)) {
+            model.ir_version = Some(4);
         }
-        Ok(Changed { rewrites: self.fold_graph(g, cx, opset, false) })
+        Ok(Changed { rewrites: folds })
     }
 }
 
