@@ -255,7 +255,6 @@ pub fn all_passes() -> Vec<Box<dyn Pass>> {
     vec![
         Box::new(EliminateNopDropout),
         Box::new(EliminateIdentity),
-        Box::new(EliminateNopArithmetic),
         Box::new(EliminateNopTranspose),
         Box::new(EliminateNopCast),
         Box::new(EliminateNopReshape),
@@ -265,6 +264,10 @@ pub fn all_passes() -> Vec<Box<dyn Pass>> {
         Box::new(EliminateNopSplit),
         Box::new(EliminateNopSlice),
         Box::new(EliminateNopFlatten),
+        // These two read inference facts too: next to the no-op passes, which rarely change the
+        // model after the first round, they share one inference per round with them.
+        Box::new(FuseMatmulAddIntoGemm),
+        Box::new(EliminateNopArithmetic),
         Box::new(FuseConsecutiveTransposes),
         Box::new(FuseConsecutiveSqueezes),
         Box::new(FuseConsecutiveUnsqueezes),
@@ -275,7 +278,6 @@ pub fn all_passes() -> Vec<Box<dyn Pass>> {
         Box::new(FuseBnIntoConv),
         Box::new(FuseAddBiasIntoConv),
         Box::new(FuseMulIntoConv),
-        Box::new(FuseMatmulAddIntoGemm),
         Box::new(FuseAddBiasIntoGemm),
         Box::new(FuseMulIntoGemm),
         Box::new(FusePadIntoConv),
