@@ -78,9 +78,10 @@ pub struct Args {
     #[arg(long, value_name = "SEED", default_value_t = 0)]
     seed: u64,
     /// Pin an input's shape: NAME:D1,D2,... (or D1,D2,... for a model with one input).
-    /// Repeatable, and several may follow one flag (onnxsim's form). Written into OUT, so the
-    /// passes can fold what the pinned shape decides, and used for the check's inputs. Open dims
-    /// not pinned are 1 in the check and stay open in OUT.
+    /// Repeatable, and several may follow one flag (onnxsim's form; put them after IN OUT).
+    /// Written into OUT, so the passes can fold what the pinned shape decides, and used for the
+    /// check's inputs. Open dims not pinned stay open in OUT; the check makes them 1 on axis 0
+    /// and 32 elsewhere.
     #[arg(long = "input-shape", value_name = "NAME:D1,D2", num_args = 1..)]
     input_shape: Vec<String>,
     /// Do not fold constants into tensors larger than 1 KiB (onnxsim's --no-large-tensor).
