@@ -1,14 +1,16 @@
 #!/usr/bin/env python3
 """Numeric check of ferry's fusion and merging passes (fuse_bn_into_conv,
 fuse_matmul_add_into_gemm, fuse_add_bias_into_conv, fuse_mul_into_conv, fuse_add_bias_into_gemm,
-fuse_mul_into_gemm, fuse_consecutive_squeezes/unsqueezes/reshapes/slices/concats) with onnxruntime.
+fuse_mul_into_gemm, fuse_consecutive_squeezes/unsqueezes/reshapes/slices/concats,
+eliminate_reshape_around_elementwise) with onnxruntime.
 
 Builds small float32 models with onnx.helper and random weights (fixed seed): Conv+BN (with and
 without a Conv bias, 1-D and 2-D, grouped and strided), ConvTranspose+BN (group 1, 2 and 3, with
 and without bias), MatMul+Add (bias [N], [1,N], [M,N], bias first), Conv/ConvTranspose + a
 per-channel Add or Mul (grouped, depthwise, single number, constant first), Gemm + Add (with and
 without C, beta, transposes) and Gemm + Mul (one number, one per column), and chains of
-Squeeze/Unsqueeze/Reshape/Slice/Concat (negative axes, opset 11 attributes). Each is optimized with
+Squeeze/Unsqueeze/Reshape/Slice/Concat (negative axes, opset 11 attributes), and a Reshape
+there and back around element-wise nodes. Each is optimized with
 `ferry optimize --passes <the pass>`; the script checks that the pass rewrote it (the fused op
 count dropped) and that onnxruntime (graph optimizations off) gives the same outputs before and
 after on random inputs within rtol 1e-4 / atol 1e-5.
@@ -311,6 +313,20 @@ def cases(rng):
         [2, 3, 4],
         [mk("Reshape", ["X0", "s1"], ["T"]), mk("Flatten", ["T"], ["Y"], axis=2)],
         [ints("s1", [4, -1, 2])],
+        2,
+    )
+    yield "reshape, element-wise, reshape back", "eliminate_reshape_around_elementwise", "Reshape", chain(
+        [6, 4],
+        [
+            mk("Reshape", ["X0", "s1"], ["R"]),
+            mk("Pow", ["R", "three"], ["P"]),
+            mk("Mul", ["P", "c"], ["M"]),
+            mk("Add", ["R", "M"], ["S"]),
+            mk("Tanh", ["S"], ["T"]),
+            mk("Mul", ["T", "R"], ["G"]),
+            mk("Reshape", ["G", "s2"], ["Y"]),
+        ],
+        [ints("s1", [1, 6, 4]), ints("s2", [6, 4]), init("three", 3.0), init("c", [[0.044715]])],
         2,
     )
     yield "slice(slice) same and other axes", "fuse_consecutive_slices", "Slice", chain(

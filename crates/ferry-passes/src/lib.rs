@@ -18,6 +18,7 @@ mod eliminate_deadend;
 mod eliminate_duplicate_initializer;
 mod eliminate_identity;
 mod eliminate_nop_arithmetic;
+mod eliminate_reshape_around_elementwise;
 mod eliminate_if_with_const_cond;
 mod eliminate_nop_cast;
 mod eliminate_nop_concat;
@@ -60,6 +61,7 @@ pub use eliminate_deadend::EliminateDeadend;
 pub use eliminate_duplicate_initializer::EliminateDuplicateInitializer;
 pub use eliminate_identity::EliminateIdentity;
 pub use eliminate_nop_arithmetic::EliminateNopArithmetic;
+pub use eliminate_reshape_around_elementwise::EliminateReshapeAroundElementwise;
 pub use eliminate_if_with_const_cond::EliminateIfWithConstCond;
 pub use eliminate_nop_cast::EliminateNopCast;
 pub use eliminate_nop_concat::EliminateNopConcat;
@@ -268,6 +270,7 @@ pub fn all_passes() -> Vec<Box<dyn Pass>> {
         // model after the first round, they share one inference per round with them.
         Box::new(FuseMatmulAddIntoGemm),
         Box::new(EliminateNopArithmetic),
+        Box::new(EliminateReshapeAroundElementwise),
         Box::new(FuseConsecutiveTransposes),
         Box::new(FuseConsecutiveSqueezes),
         Box::new(FuseConsecutiveUnsqueezes),
