@@ -253,8 +253,8 @@ def cases(rng):
     yield "gemm(C, beta, transB)+add [M,N]", add_gemm, "Add", gemm_affine(
         rng, m=4, k=5, n=3, kind="add", const_shape=[4, 3], c_shape=[3], trans_b=1, beta=2.0
     )
-    yield "gemm(C [M,1])+add [1,N]", add_gemm, "Add", gemm_affine(
-        rng, m=4, k=5, n=3, kind="add", const_shape=[1, 3], c_shape=[4, 1]
+    yield "gemm(C [M,1])+add [M,N]", add_gemm, "Add", gemm_affine(
+        rng, m=4, k=5, n=3, kind="add", const_shape=[4, 3], c_shape=[4, 1]
     )
     yield "gemm(C, alpha)+mul scalar", mul_gemm, "Mul", gemm_affine(
         rng, m=4, k=5, n=3, kind="mul", const_shape=[1], c_shape=[3], alpha=0.5, beta=3.0

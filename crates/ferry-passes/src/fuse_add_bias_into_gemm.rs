@@ -15,7 +15,9 @@
 //!   (from `A`'s declared type or the output's) or `N` (from `B`'s or the output's); a size that
 //!   is not known is not assumed;
 //! - `C`, when present, is a float32 constant with at most two dims broadcasting the same way
-//!   (the sum then has the larger of the two shapes); a computed `C` is not fused;
+//!   (the sum then has the larger of the two shapes, which may not hold more elements than `C`
+//!   and `D` together: a `[N]` row plus an `[M, 1]` column is not spelled out as `[M, N]`); a
+//!   computed `C` is not fused;
 //! - every new number is finite;
 //! - the Add's output is replaced as `eliminate_identity` replaces an Identity's (see
 //!   `forward::bypass`).
@@ -86,6 +88,10 @@ fn plan(g: &Graph, cx: &PassCx, placer: &mut Placer, add: NodeId) -> Option<Plan
         }
         let (cv, dv) = (f32_values(ct)?, f32_values(dt)?);
         let shape = [cd[0].max(dd[0]), cd[1].max(dd[1])];
+        // A row and a column would sum to a full [M, N] matrix: not worth growing the model.
+        if shape[0].saturating_mul(shape[1]) as usize > cv.len() + dv.len() {
+            continue;
+        }
         let rank = ct.dims.len().max(dt.dims.len());
         let beta = f64::from(gemm.beta);
         let mut values = Vec::new();
