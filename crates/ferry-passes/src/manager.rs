@@ -163,8 +163,7 @@ fn run_on_model(
             .and_then(|o| o.version)
             .or(model_opset)
     };
-    let model_cx =
-        PassCx::new(model_opset, protected).with_budget(budget).with_facts_cache(facts);
+    let model_cx = PassCx::new(model_opset, protected).with_budget(budget).with_facts_cache(facts);
     let mut total = pass.run_model(model, &model_cx)?;
     let budget = model_cx.budget();
     if budget.is_some() {

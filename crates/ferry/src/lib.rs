@@ -10,6 +10,6 @@ pub use ferry_onnx as onnx;
 pub use ferry_passes as passes;
 pub use ferry_serving as serving;
 pub use ferry_text as text;
-pub use ferry_verify as verify;
 pub use ferry_tf as tf;
+pub use ferry_verify as verify;
 pub use ferry_viz as viz;
