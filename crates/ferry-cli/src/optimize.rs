@@ -90,6 +90,10 @@ pub struct Args {
     /// Do not fold constants into tensors larger than BYTES (implies --no-large-tensor).
     #[arg(long, value_name = "BYTES")]
     size_threshold: Option<u64>,
+    /// Fold the defaults of graph inputs backed by initializers as constants, as onnxsim does
+    /// (the result then ignores a value passed for such an input). Off by default.
+    #[arg(long)]
+    fold_input_initializers: bool,
 }
 
 /// Nodes per op type (domain-qualified outside the default domain) over every graph.
@@ -149,10 +153,21 @@ fn pipeline(args: &Args) -> Result<Vec<Box<dyn Pass>>, String> {
     let chosen: Vec<&str> =
         chosen.into_iter().filter(|p| !args.skip.iter().any(|s| s == p)).collect();
     let mut list = passes::passes_by_name(&chosen).map_err(|e| e.to_string())?;
-    if let Some(limit) = fold_limit(args) {
+    let limit = fold_limit(args);
+    if limit.is_some() || args.fold_input_initializers {
+        let configured = || {
+            let mut fold = FoldConstants::default();
+            if let Some(limit) = limit {
+                fold = fold.with_max_bytes(limit);
+            }
+            if args.fold_input_initializers {
+                fold = fold.with_input_defaults();
+            }
+            fold
+        };
         for p in &mut list {
             if p.name() == "fold_constants" {
-                *p = Box::new(FoldConstants::default().with_max_bytes(limit));
+                *p = Box::new(configured());
             }
         }
     }
@@ -481,6 +496,7 @@ mod tests {
             input_shape: Vec::new(),
             no_large_tensor: false,
             size_threshold: None,
+            fold_input_initializers: false,
         }
     }
 

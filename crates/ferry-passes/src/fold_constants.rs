@@ -21,6 +21,8 @@
 //!   would grow the model and is not made; and no input or output may exceed
 //!   [`FoldConstants::budget`] (`ferry_fold::Budget`, 1,000,000 elements by default). This is
 //!   what keeps large `Tile`, `Expand` and `ConstantOfShape` results out of the file;
+//! - initializers that are also graph inputs are not constants (a caller may pass another
+//!   value), unless [`FoldConstants::with_input_defaults`] asks for it; even then they stay;
 //! - with [`FoldConstants::with_max_bytes`] (the CLI's `--no-large-tensor`/`--size-threshold`,
 //!   as onnxsim's), no folded output may take more bytes than that, whatever it frees;
 //! - `ferry_fold` does not fold the op or the element type, or reports the inputs invalid for
@@ -51,11 +53,19 @@ pub struct FoldConstants {
     pub allowance: u64,
     /// Largest folded output in bytes (`None`: only the element limits apply).
     pub max_bytes: Option<u64>,
+    /// Whether initializers that are also graph inputs count as constants (their defaults are
+    /// folded in, so a caller's value for such an input is then ignored). Off by default.
+    pub fold_input_defaults: bool,
 }
 
 impl Default for FoldConstants {
     fn default() -> Self {
-        FoldConstants { budget: Budget::default(), allowance: 1024, max_bytes: None }
+        FoldConstants {
+            budget: Budget::default(),
+            allowance: 1024,
+            max_bytes: None,
+            fold_input_defaults: false,
+        }
     }
 }
 
@@ -63,6 +73,13 @@ impl FoldConstants {
     /// Refuses folds that would make a tensor of more than `bytes` bytes.
     pub fn with_max_bytes(mut self, bytes: u64) -> Self {
         self.max_bytes = Some(bytes);
+        self
+    }
+
+    /// Folds the defaults of graph inputs too, as onnxsim does (the CLI's
+    /// `--fold-input-initializers`): the result then ignores a value passed for such an input.
+    pub fn with_input_defaults(mut self) -> Self {
+        self.fold_input_defaults = true;
         self
     }
 }
@@ -161,16 +178,18 @@ impl FoldConstants {
                 continue;
             };
             let val = g.value(v);
-            let (ValueDef::Initializer, Some(Initializer::Dense(t))) =
-                (val.def(), &val.initializer)
-            else {
-                return None;
+            let t = match (val.def(), &val.initializer) {
+                (ValueDef::Initializer, Some(Initializer::Dense(t))) => t,
+                (ValueDef::Input, Some(Initializer::Dense(t))) if self.fold_input_defaults => t,
+                _ => return None,
             };
             let n = t.element_count()?;
             if n > self.budget.max_elements {
                 return None;
             }
-            let kept = g.is_graph_output(v) || cx.protected.contains(&val.name);
+            let kept = val.def() == ValueDef::Input
+                || g.is_graph_output(v)
+                || cx.protected.contains(&val.name);
             if !kept && !seen.contains(&v) {
                 seen.push(v);
                 freed = freed.saturating_add(freed_share(g, v, n));
