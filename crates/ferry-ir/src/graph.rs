@@ -700,11 +700,10 @@ impl Graph {
                 self.value_info = kept;
             }
         }
-        let listed: std::collections::HashSet<ValueId> = self.value_info.iter().copied().collect();
         let mut unread_captures = Vec::new();
         for &v in &self.captures {
-            if self.values[v].uses.is_empty() && !self.outputs.contains(&v) && !listed.contains(&v)
-            {
+            let val = &self.values[v];
+            if val.uses.is_empty() && val.info_entries == 0 && !self.outputs.contains(&v) {
                 unread_captures.push(v);
             }
         }
@@ -731,7 +730,7 @@ impl Graph {
                 && !defined_by_node
                 && val.def != ValueDef::Input
                 && !self.outputs.contains(&v)
-                && !listed.contains(&v)
+                && val.info_entries == 0
             {
                 self.values.remove(v);
             }

@@ -85,7 +85,7 @@ impl FoldConstants {
 }
 
 /// Operators never folded (see the module documentation).
-const NEVER_FOLDED: &[&str] = &[
+pub(crate) const NEVER_FOLDED: &[&str] = &[
     "RandomNormal",
     "RandomUniform",
     "RandomNormalLike",
@@ -157,16 +157,10 @@ impl FoldConstants {
     /// The outputs of node `id` when it can be folded under the guards, else `None`.
     fn evaluate(&self, g: &Graph, cx: &PassCx, id: NodeId, opset: i64) -> Option<Vec<Tensor>> {
         let node = g.node(id);
-        if !node.canonical_domain().is_empty()
-            || node.has_subgraphs()
-            || !node.implicit_inputs().is_empty()
-        {
-            return None;
-        }
-        if node.op_type == "Constant" {
+        if node.op_type == "Constant" && foldable_kind(node) {
             return constant_value(node).map(|t| vec![t]);
         }
-        if NEVER_FOLDED.contains(&node.op_type.as_str()) {
+        if !foldable_op(node) {
             return None;
         }
         let mut inputs: Vec<Option<&Tensor>> = Vec::with_capacity(node.inputs().len());
@@ -231,10 +225,7 @@ fn freed_share(g: &Graph, v: ValueId, n: u64) -> u64 {
     }
     let all_foldable = readers.iter().all(|&r| {
         let node = g.node(r);
-        node.canonical_domain().is_empty()
-            && !node.has_subgraphs()
-            && node.implicit_inputs().is_empty()
-            && !NEVER_FOLDED.contains(&node.op_type.as_str())
+        foldable_op(node)
             && node.inputs().iter().flatten().all(|&i| {
                 let iv = g.value(i);
                 iv.def() == ValueDef::Initializer
@@ -242,6 +233,17 @@ fn freed_share(g: &Graph, v: ValueId, n: u64) -> u64 {
             })
     });
     if all_foldable { n / readers.len() as u64 } else { 0 }
+}
+
+/// Whether `node` is of a kind folding may evaluate: default domain, no subgraphs, no
+/// outer-scope reads.
+fn foldable_kind(node: &Node) -> bool {
+    node.canonical_domain().is_empty() && !node.has_subgraphs() && node.implicit_inputs().is_empty()
+}
+
+/// Whether `node` may be folded when its inputs are constants (see the guards above).
+fn foldable_op(node: &Node) -> bool {
+    foldable_kind(node) && !NEVER_FOLDED.contains(&node.op_type.as_str())
 }
 
 /// Whether the model's IR version lets an initializer be something other than a graph input

@@ -40,31 +40,17 @@
 //! resolved by a runtime when a copied dimension is 0 at run time (an empty tensor); the
 //! computed target could.
 
-use crate::fold_constants::{Folder, initializers_without_inputs};
+use crate::constants::{Placer, int64_tensor};
+use crate::fold_constants::{Folder, NEVER_FOLDED, initializers_without_inputs};
 use crate::{Changed, Pass, PassCx, PassError};
 use bytes::Bytes;
 use ferry_infer::{Data, Dim, Fact, Facts};
 use ferry_ir::{AttrValue, DataType, Graph, Initializer, Model, NodeId, Tensor, ValueDef, ValueId};
-use std::collections::HashSet;
 
 pub struct FoldShapes;
 
 /// Largest output (in elements) replaced by an initializer.
 pub const MAX_ELEMENTS: usize = 64;
-
-/// Operators never folded here, whatever inference knows (see `fold_constants`).
-const NEVER: &[&str] = &[
-    "Constant",
-    "RandomNormal",
-    "RandomUniform",
-    "RandomNormalLike",
-    "RandomUniformLike",
-    "Bernoulli",
-    "Multinomial",
-    "QuantizeLinear",
-    "DequantizeLinear",
-    "DynamicQuantizeLinear",
-];
 
 impl Pass for FoldShapes {
     fn name(&self) -> &'static str {
@@ -136,7 +122,8 @@ fn fold_graph(g: &mut Graph, facts: &Facts, cx: &PassCx, nested: bool) -> usize 
         for (id, node) in g.nodes() {
             if !node.canonical_domain().is_empty()
                 || node.has_subgraphs()
-                || NEVER.contains(&node.op_type.as_str())
+                || node.op_type == "Constant"
+                || NEVER_FOLDED.contains(&node.op_type.as_str())
             {
                 continue;
             }
@@ -159,7 +146,7 @@ fn apply(g: &mut Graph, mut folder: Folder, plans: Vec<(NodeId, Plan)>, cx: &Pas
     if plans.is_empty() {
         return 0;
     }
-    let mut names: Option<HashSet<String>> = None;
+    let mut placer = Placer::default();
     let mut rewrites = 0;
     for (id, plan) in plans {
         if !cx.allow() {
@@ -168,23 +155,13 @@ fn apply(g: &mut Graph, mut folder: Folder, plans: Vec<(NodeId, Plan)>, cx: &Pas
         match plan {
             Plan::Fold(tensors) => folder.replace(g, id, tensors),
             Plan::Target(target) => {
-                let names =
-                    names.get_or_insert_with(|| g.values().map(|(_, v)| v.name.clone()).collect());
                 let base = match g.node(id).outputs().first().copied().flatten() {
                     Some(o) => format!("{}_ferry_shape", g.value(o).name),
                     None => "ferry_shape".to_string(),
                 };
-                let mut name = base.clone();
-                let mut k = 1;
-                while names.contains(&name) {
-                    name = format!("{base}_{k}");
-                    k += 1;
-                }
-                names.insert(name.clone());
-                let len = target.len() as i64;
-                let bytes: Vec<u8> = target.iter().flat_map(|d| d.to_le_bytes()).collect();
-                let t =
-                    Tensor::from_raw(name.clone(), DataType::INT64, vec![len], Bytes::from(bytes));
+                let name = placer.fresh(g, &base);
+                let mut t = int64_tensor(&target);
+                t.name = Some(name.clone());
                 let v = g.add_initializer(name, Initializer::Dense(t));
                 g.set_node_input(id, 1, Some(v));
             }

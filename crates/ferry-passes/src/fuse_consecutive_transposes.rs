@@ -14,7 +14,8 @@ use ferry_ir::{AttrValue, Attribute, Graph, NodeId};
 
 pub struct FuseConsecutiveTransposes;
 
-fn perm_of(g: &Graph, id: NodeId) -> Option<Vec<i64>> {
+/// The explicit `perm` of Transpose node `id` (one input, one output), when it is a permutation.
+pub(crate) fn perm_of(g: &Graph, id: NodeId) -> Option<Vec<i64>> {
     let n = g.node(id);
     if n.op_type != "Transpose"
         || !n.canonical_domain().is_empty()

@@ -20,10 +20,11 @@
 //! type), the Squeeze's readers read it, and the Squeeze and the Unsqueeze go. An identity `q`
 //! is left to `eliminate_nop_transpose`.
 
-use crate::chain::{is_op, pinned, producer};
+use crate::chain::{pinned, producer};
 use crate::constants::normalize_axes;
 use crate::forward::Sweeper;
 use crate::fuse_consecutive_squeezes::squeeze_axes;
+use crate::fuse_consecutive_transposes::perm_of;
 use crate::{Changed, Pass, PassCx, PassError};
 use ferry_ir::{AttrValue, Graph, NodeId, ValueId};
 
@@ -87,11 +88,8 @@ fn plan(g: &Graph, cx: &PassCx, squeeze: NodeId) -> Option<Plan> {
         return None;
     }
     let (transpose, t_out) = producer(g, squeeze, 0, "Transpose")?;
-    let perm = g.node(transpose).attr("perm")?.as_ints()?.to_vec();
+    let perm = perm_of(g, transpose)?;
     let (unsqueeze, u_out) = producer(g, transpose, 0, "Unsqueeze")?;
-    if !is_op(g, unsqueeze, "Unsqueeze") || g.node(transpose).inputs().len() != 1 {
-        return None;
-    }
     let x = g.node(unsqueeze).inputs().first().copied().flatten()?;
     let u_axes = squeeze_axes(g, unsqueeze, "Unsqueeze")?;
     for (v, reader) in [(u_out, transpose), (t_out, squeeze)] {
@@ -101,13 +99,6 @@ fn plan(g: &Graph, cx: &PassCx, squeeze: NodeId) -> Option<Plan> {
         }
     }
     let rank = perm.len();
-    let mut seen = vec![false; rank];
-    for &p in &perm {
-        let i = usize::try_from(p).ok().filter(|&i| i < rank)?;
-        if std::mem::replace(&mut seen[i], true) {
-            return None;
-        }
-    }
     let inserted = normalize_axes(&u_axes, Some(rank))?;
     let mut squeezed = normalize_axes(&s_axes, Some(rank))?;
     squeezed.sort_unstable();
