@@ -49,6 +49,12 @@ pub struct Konst {
 /// Shape computations handle short vectors; decoding every large weight would only cost time.
 pub const MAX_TRACKED: usize = 1 << 12;
 
+/// The same for floating-point constants. Shape arithmetic meets floats only as short
+/// vectors (Resize scales, a pad value, a shape cast to float and scaled); convolution and
+/// normalization weights of a few thousand elements are common and are never shapes. Decoding
+/// them cost a 20k-node CNN's inference 14 million elements.
+pub const MAX_TRACKED_FLOAT: usize = 64;
+
 /// Everything known about one value.
 #[derive(Clone, Debug, PartialEq, Default)]
 pub struct Fact {

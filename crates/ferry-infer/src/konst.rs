@@ -1,7 +1,7 @@
 //! Facts from constant tensors (initializers, `Constant` values): their type always, their
 //! contents when small.
 
-use crate::fact::{Data, Fact, Konst, MAX_TRACKED, Ty};
+use crate::fact::{Data, Fact, Konst, MAX_TRACKED, MAX_TRACKED_FLOAT, Ty};
 use crate::sym::Dim;
 use ferry_ir::{DataType, Tensor, TensorData};
 
@@ -9,7 +9,9 @@ use ferry_ir::{DataType, Tensor, TensorData};
 pub fn tensor_value(t: &Tensor) -> Option<Konst> {
     let elem = t.dtype?;
     let count = usize::try_from(t.element_count()?).ok()?;
-    if count > MAX_TRACKED {
+    let float =
+        matches!(elem, DataType::FLOAT | DataType::DOUBLE | DataType::FLOAT16 | DataType::BFLOAT16);
+    if count > MAX_TRACKED || (float && count > MAX_TRACKED_FLOAT) {
         return None;
     }
     let dims = t.dims.clone();
