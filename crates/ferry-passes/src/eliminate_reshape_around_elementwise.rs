@@ -23,15 +23,18 @@
 //! - the region holds at most [`MAX_REGION`] nodes (the walk stays linear: every node is looked
 //!   at by one search at most).
 //!
-//! The region then reads `A` directly, each exit's output is replaced by its input as
-//! `eliminate_identity` replaces an Identity's (see `forward::bypass`), and the first Reshape
-//! goes. Declared types of region values get `A`'s dims. Inference (`PassCx::facts`, shared)
+//! The region then reads `A` directly, each exit's output is replaced by its input, which takes
+//! the exit output's name (`forward::merge_into_producer`), and the first Reshape goes. Region
+//! values get `A`'s dims in their declared types and, unless an exit renamed them, fresh names
+//! (`<name>_unreshaped`): their shape changed, so their old names would now denote other
+//! values. Inference (`PassCx::facts`, shared)
 //! runs only when a candidate region exists and declared types do not give the shapes; graphs
 //! without facts use declared types alone.
 
 use crate::chain::{is_op, pinned};
+use crate::constants::Placer;
 use crate::fold_constants::for_each_subgraph;
-use crate::forward::{Sweeper, bypass};
+use crate::forward::{Sweeper, merge_into_producer};
 use crate::fuse_bn::constant;
 use crate::{Changed, Pass, PassCx, PassError};
 use ferry_infer::{Fact, Facts};
@@ -256,6 +259,7 @@ fn eliminate(g: &mut Graph, cx: &PassCx, facts: Option<&[Fact]>) -> usize {
         plans.push(r);
     }
     let mut sw = Sweeper::default();
+    let mut placer = Placer::default();
     let mut rewrites = 0;
     for r in plans {
         // Regions are disjoint and share no Reshape, so each is still as it was found.
@@ -276,12 +280,16 @@ fn eliminate(g: &mut Graph, cx: &PassCx, facts: Option<&[Fact]>) -> usize {
             {
                 t.shape = Some(Shape::new(a_dims.iter().map(|&d| DimValue::Known(d))));
             }
+            // Another shape, another value: a name that survives a rewrite keeps denoting
+            // what it denoted. Exits below give theirs to the values they read.
+            let name = placer.fresh(g, &format!("{}_unreshaped", g.value(v).name));
+            g.value_mut(v).name = name;
         }
         for &(e, inp, out) in &r.exits {
             // An exit that cannot go (its output a graph output and its input not made here, or
             // the rewrite budget spent) stays: it now reshapes to the shape its input has.
             let inp = if inp == r.head { r.a } else { inp };
-            let _ = bypass(g, &mut sw, cx, e, inp, out);
+            let _ = merge_into_producer(g, &mut sw, cx, e, inp, out);
         }
         sw.remove_node(g, r.first);
         rewrites += 1;

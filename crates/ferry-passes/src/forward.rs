@@ -45,6 +45,44 @@ pub(crate) fn captured(g: &Graph, v: ValueId) -> bool {
     g.value(v).uses().iter().any(|u| u.slot == UseSlot::Implicit)
 }
 
+/// Removes `node` after a fusion made `inp`'s producer compute what `node` computed: readers
+/// of `out` read `inp`, and `inp` takes `out`'s name and declared type, so that a name that
+/// survives a rewrite still denotes the value it denoted before (the local numeric check and
+/// anyone comparing intermediate values by name rely on that). `inp` keeps its own name when
+/// it cannot be renamed (not made by a node of this graph, a graph output, read by name from
+/// a subgraph, or protected); otherwise the guards are [`bypass`]'s.
+pub(crate) fn merge_into_producer(
+    g: &mut Graph,
+    sw: &mut Sweeper,
+    cx: &PassCx,
+    node: NodeId,
+    inp: ValueId,
+    out: ValueId,
+) -> bool {
+    let renamable = matches!(g.value(inp).def(), ValueDef::Node { .. })
+        && !g.is_graph_output(inp)
+        && !captured(g, inp)
+        && !cx.protected.contains(&g.value(inp).name);
+    if !renamable || inp == out || captured(g, out) || cx.protected.contains(&g.value(out).name) {
+        return bypass(g, sw, cx, node, inp, out);
+    }
+    if !cx.allow() {
+        return false;
+    }
+    let name = g.value(out).name.clone();
+    let mut info = g.value(out).info.clone();
+    if info.ty.is_none() {
+        info.ty = g.value(inp).info.ty.clone();
+    }
+    // Readers first: removing a node drops its outputs that nothing reads.
+    g.replace_all_uses(out, inp);
+    sw.remove_node(g, node);
+    let v = g.value_mut(inp);
+    v.name = name;
+    v.info = info;
+    true
+}
+
 /// Removes `node`, whose output `out` computes the same as its input `inp`, so that everything
 /// that read `out` reads `inp`. Returns whether it did; nothing changes when a guard refuses:
 ///

@@ -17,8 +17,8 @@
 //!   qualify, `[C]` (which would run along the last spatial axis) does not, and nothing makes
 //!   the Add's result larger than the Conv's;
 //! - every new bias value is finite;
-//! - the Add's output is replaced as `eliminate_identity` replaces an Identity's (see
-//!   `forward::bypass`: a graph output keeps its name, taken over by the Conv's output).
+//! - the Conv's output takes the Add's output's name (`forward::merge_into_producer`), so
+//!   that a surviving name keeps its meaning; a graph output keeps its name either way.
 //!
 //! The new bias goes where it does not change anything else: over the old bias when the Conv is
 //! its only reader; else over `c` when the Add is its only reader (the Conv then reads `c`, and
@@ -27,7 +27,7 @@
 
 use crate::affine::{binary_with_constant, conv_before, per_channel};
 use crate::constants::{Placer, f32_tensor, only_reader, overwrite};
-use crate::forward::{Sweeper, bypass};
+use crate::forward::{Sweeper, merge_into_producer};
 use crate::fuse_bn::constant;
 use crate::{Changed, Pass, PassCx, PassError};
 use ferry_ir::{Graph, NodeId, ValueId};
@@ -86,7 +86,7 @@ impl Pass for FuseAddBiasIntoConv {
             cur = g.next_node(id);
             let Some(p) = plan(g, cx, &mut placer, id) else { continue };
             let base = format!("{}_bias", g.value(p.out).name);
-            if !bypass(g, &mut sw, cx, id, p.mid, p.out) {
+            if !merge_into_producer(g, &mut sw, cx, id, p.mid, p.out) {
                 continue;
             }
             let t = f32_tensor(vec![p.bias.len() as i64], &p.bias);

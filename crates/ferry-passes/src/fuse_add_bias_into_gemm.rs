@@ -19,8 +19,7 @@
 //!   and `D` together: a `[N]` row plus an `[M, 1]` column is not spelled out as `[M, N]`); a
 //!   computed `C` is not fused;
 //! - every new number is finite;
-//! - the Add's output is replaced as `eliminate_identity` replaces an Identity's (see
-//!   `forward::bypass`).
+//! - the Gemm's output takes the Add's output's name (`forward::merge_into_producer`).
 //!
 //! `C'` goes over `C` when the Gemm is its only reader, else over (or, without a `C`, simply
 //! as) `D` when the Add is its only reader (a `Constant` node making it moves before the Gemm),
@@ -28,7 +27,7 @@
 
 use crate::affine::{as_2d, at, binary_with_constant, gemm_before, gemm_dims};
 use crate::constants::{Placer, f32_tensor, only_reader, overwrite};
-use crate::forward::{Sweeper, bypass};
+use crate::forward::{Sweeper, merge_into_producer};
 use crate::fuse_bn::{constant, f32_values};
 use crate::{Changed, Pass, PassCx, PassError};
 use ferry_ir::{AttrValue, DataType, Graph, NodeId, Tensor, ValueId};
@@ -137,7 +136,7 @@ impl Pass for FuseAddBiasIntoGemm {
             cur = g.next_node(id);
             let Some(p) = plan(g, cx, &mut placer, id) else { continue };
             let base = format!("{}_bias", g.value(p.out).name);
-            if !bypass(g, &mut sw, cx, id, p.mid, p.out) {
+            if !merge_into_producer(g, &mut sw, cx, id, p.mid, p.out) {
                 continue;
             }
             match p.target {

@@ -21,7 +21,7 @@
 //!   divisible by `group`);
 //! - `var + epsilon > 0` and every new number is finite;
 //! - the BN's output is not read by name from a subgraph and is not protected (it takes over the
-//!   Conv's output; when it is a graph output, the Conv's output value is renamed to it).
+//!   Conv's output, which is renamed to it: `forward::merge_into_producer`).
 //!
 //! The new `W` and `B` replace the old constants in place when the Conv is their only reader
 //! (and they are not graph outputs or protected); otherwise they become new tensors with fresh
@@ -31,7 +31,7 @@
 //! ones, a pair that needs a new tensor is not fused. The arithmetic is done in f64 and rounded
 //! once to f32.
 
-use crate::forward::{Sweeper, bypass, captured};
+use crate::forward::{Sweeper, captured, merge_into_producer};
 use crate::{Changed, Pass, PassCx, PassError};
 use ferry_ir::{
     AttrValue, Attribute, DataType, Graph, Initializer, Node, NodeId, Tensor, TensorData, Use,
@@ -349,7 +349,7 @@ impl Pass for FuseBnIntoConv {
                 Some(b) => g.value(b).name.clone(),
                 None => g.value(p.out).name.clone(),
             };
-            if !bypass(g, &mut sw, cx, id, p.mid, p.out) {
+            if !merge_into_producer(g, &mut sw, cx, id, p.mid, p.out) {
                 continue;
             }
             install(

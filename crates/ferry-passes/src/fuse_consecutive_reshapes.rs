@@ -39,13 +39,13 @@
 //!   index in the new shape; for Flatten, no `0` at all and the products must not overflow;
 //! - the new shape can be stored (see `constants`).
 //!
-//! The Reshape keeps its name and takes over the other node's output (as
-//! `eliminate_identity` does; see `forward::bypass`), with that output's declared type.
+//! The Reshape keeps its name; its output takes over the other node's output, name and
+//! declared type included (`forward::merge_into_producer`).
 
 use crate::chain::pinned;
 use crate::chain::{is_op, remove_if_unused};
 use crate::constants::{Placer, int_param, int_values, int64_tensor, normalize_axes};
-use crate::forward::{Sweeper, bypass};
+use crate::forward::{Sweeper, merge_into_producer};
 use crate::fuse_bn::constant;
 use crate::fuse_consecutive_squeezes::squeeze_axes;
 use crate::{Changed, Pass, PassCx, PassError};
@@ -228,7 +228,7 @@ fn absorb(g: &mut Graph, cx: &PassCx, sw: &mut Sweeper, placer: &mut Placer, nod
         info = g.value(mid).info.clone();
         info.ty = Some(Type::tensor(elem, dims));
     }
-    if !placer.can_place(g, cx, reshape, 1) || !bypass(g, sw, cx, node, mid, out) {
+    if !placer.can_place(g, cx, reshape, 1) || !merge_into_producer(g, sw, cx, node, mid, out) {
         return false;
     }
     g.value_mut(mid).info = info;

@@ -23,8 +23,8 @@
 //!   subgraph and not protected; the Add's output is not read by name from a subgraph and not
 //!   protected.
 //!
-//! The MatMul node becomes the Gemm (in its place, keeping its name) and the Add goes; the Add's
-//! output value lives on (a graph output keeps its name). A `Constant` node making C that sits
+//! The MatMul node becomes the Gemm (in its place, keeping its name) and the Add goes; the
+//! Gemm's output takes the Add's output's name (`forward::merge_into_producer`). A `Constant` node making C that sits
 //! between the two is moved before the Gemm.
 //!
 //! Inference runs (once per round, shared with other passes through `PassCx::facts`) only when a
@@ -32,7 +32,7 @@
 //! bodies, Loop/Scan bodies) use declared types alone.
 
 use crate::fold_constants::for_each_subgraph;
-use crate::forward::{Sweeper, bypass, captured};
+use crate::forward::{Sweeper, captured, merge_into_producer};
 use crate::fuse_bn::constant;
 use crate::{Changed, Pass, PassCx, PassError};
 use ferry_infer::{Fact, Facts};
@@ -214,7 +214,7 @@ fn fuse_graph(g: &mut Graph, cx: &PassCx, facts: Option<&[Fact]>) -> usize {
                 walk = g.next_node(w);
             }
         }
-        if !bypass(g, &mut sw, cx, id, p.mid, p.out) {
+        if !merge_into_producer(g, &mut sw, cx, id, p.mid, p.out) {
             continue;
         }
         if let Some(cn) = move_c {

@@ -16,8 +16,7 @@
 //!   against the output's rank, all dims 1 but the channel one, which is 1 or `C`; no more dims
 //!   than the output), so the Mul's result is never larger than the Conv's;
 //! - every new number is finite;
-//! - the Mul's output is replaced as `eliminate_identity` replaces an Identity's (see
-//!   `forward::bypass`).
+//! - the Conv's output takes the Mul's output's name (`forward::merge_into_producer`).
 //!
 //! The new bias goes over the old one when the Conv is its only reader, else over `s` when the
 //! Mul is its only reader (the Conv then reads `s`; a `Constant` node making it moves before the
@@ -26,7 +25,7 @@
 
 use crate::affine::{binary_with_constant, conv_before, output_channel, per_channel};
 use crate::constants::{Placer, f32_tensor, only_reader, overwrite};
-use crate::forward::{Sweeper, bypass};
+use crate::forward::{Sweeper, merge_into_producer};
 use crate::fuse_bn::constant;
 use crate::{Changed, Pass, PassCx, PassError};
 use ferry_ir::{Graph, NodeId, ValueId};
@@ -115,7 +114,7 @@ impl Pass for FuseMulIntoConv {
             cur = g.next_node(id);
             let Some(p) = plan(g, cx, &mut placer, id) else { continue };
             let base = format!("{}_bias", g.value(p.out).name);
-            if !bypass(g, &mut sw, cx, id, p.mid, p.out) {
+            if !merge_into_producer(g, &mut sw, cx, id, p.mid, p.out) {
                 continue;
             }
             overwrite(g, p.w, f32_tensor(p.w_dims, &p.w_new));

@@ -18,8 +18,7 @@
 //!   constant with at most two dims whose right-aligned first dim is 1 (scaled along the
 //!   columns it becomes `[1, N]` when it had two dims, else `[N]`); a computed `C` is not fused;
 //! - every new number is finite;
-//! - the Mul's output is replaced as `eliminate_identity` replaces an Identity's (see
-//!   `forward::bypass`).
+//! - the Gemm's output takes the Mul's output's name (`forward::merge_into_producer`).
 //!
 //! A new `C` goes over the old one when the Gemm is its only reader, else into a new
 //! initializer (main graphs only; see `constants`). Products are computed in f64 and rounded
@@ -27,7 +26,7 @@
 
 use crate::affine::{GemmLike, as_2d, at, binary_with_constant, gemm_before};
 use crate::constants::{Placer, f32_tensor, only_reader, overwrite};
-use crate::forward::{Sweeper, bypass};
+use crate::forward::{Sweeper, merge_into_producer};
 use crate::fuse_bn::{constant, f32_values};
 use crate::{Changed, Pass, PassCx, PassError};
 use ferry_ir::{AttrValue, Attribute, DataType, Graph, NodeId, ValueId};
@@ -151,7 +150,7 @@ impl Pass for FuseMulIntoGemm {
             cur = g.next_node(id);
             let Some(p) = plan(g, cx, &mut placer, id) else { continue };
             let base = format!("{}_c", g.value(p.out).name);
-            if !bypass(g, &mut sw, cx, id, p.mid, p.out) {
+            if !merge_into_producer(g, &mut sw, cx, id, p.mid, p.out) {
                 continue;
             }
             let gemm = p.gemm.gemm;

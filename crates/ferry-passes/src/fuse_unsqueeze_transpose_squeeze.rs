@@ -16,8 +16,8 @@
 //!   are not graph outputs, not read by name from a subgraph, not protected; the Squeeze's output
 //!   is not a graph output, not read from a subgraph, not protected.
 //!
-//! The Transpose is rewritten in place (input `x`, perm `q`, and the Squeeze output's declared
-//! type), the Squeeze's readers read it, and the Squeeze and the Unsqueeze go. An identity `q`
+//! The Transpose is rewritten in place (input `x`, perm `q`, and the Squeeze output's name and
+//! declared type), the Squeeze's readers read it, and the Squeeze and the Unsqueeze go. An identity `q`
 //! is left to `eliminate_nop_transpose`.
 
 use crate::chain::{pinned, producer};
@@ -63,8 +63,11 @@ impl Pass for FuseUnsqueezeTransposeSqueeze {
                     cur = g.next_node(n);
                 }
             }
+            // ... and its name: a name that survives a rewrite keeps denoting its value.
+            let name = g.value(s_out).name.clone();
             sw.remove_node(g, squeeze);
             sw.remove_node(g, unsqueeze);
+            g.value_mut(t_out).name = name;
             rewrites += 1;
         }
         sw.finish(g);
