@@ -3,19 +3,21 @@
 # written as markdown to benches/results/optimize_scaling.md:
 #
 #  1. scaling: generated transformers of ~1k, 10k, 20k, 50k and 100k nodes and a ~20k-node CNN;
-#     `ferry optimize --check 0` (median of RUNS whole processes, /usr/bin/time), the same with
-#     RAYON_NUM_THREADS=1, and with the default numeric check; µs per node; one `--json` run for
-#     node counts, the in-process pipeline time and the three most expensive passes;
+#     `ferry optimize` with its defaults (the numeric check of the rewritten regions) and with
+#     `--check 0` (median of RUNS whole processes, /usr/bin/time), `--check 0` with
+#     RAYON_NUM_THREADS=1, and `--check-whole` (one run); µs per node; `--json` runs for node
+#     counts, the check's scope, the in-process pipeline time and the three most expensive passes;
 #  2. anchors: ../shared/anchors/compare.sh on the three largest ONNX models of the corpus (by
 #     file size) and on the 50k-node transformer, onnxsim and onnxslim each in its own call with
-#     ferry timed in the same call, so each ratio comes from one call.
+#     ferry (default flags, numeric check on) timed in the same call, so each ratio comes from
+#     one call.
 #
 #   scripts/bench_optimize.sh [--quick] [OUT.md]
 #
 # --quick: 1k and 10k transformers, 1k CNN, one run each, compare.sh on the smallest of the
 #          three corpus models only; writes /tmp/optimize_scaling.quick.md unless OUT is given.
 # Environment: RUNS (default 3), ANCHOR_TIMEOUT seconds per compare.sh call (default 1200),
-#   CHECK_TIMEOUT seconds per run with the numeric check (default 900), FERRY_BIN (a built
+#   CHECK_TIMEOUT seconds for the --check-whole run (default 900), FERRY_BIN (a built
 #   `ferry` to measure instead of building target/release/ferry), WORKDIR (default: a fresh
 #   temporary directory, removed at the end; needs ~1 GB).
 #
@@ -127,21 +129,25 @@ for entry in "${series[@]}"; do
     after="$(jq -r '.nodes.after // "-"' <<< "${js}")"
     top3="$(jq -r '[.passes[]? | {name, time_ms}] | sort_by(-.time_ms) | .[:3] | map("\(.name) \(.time_ms | floor)") | join(", ")' <<< "${js}")"
     rounds="$(jq -r '.rounds // "-"' <<< "${js}")"
+    scope="$("${ferry}" optimize --json "${model}" "${work}/o.onnx" 2> /dev/null | jq -r '.check | if .scope.whole == false then "\(.scope.checked_values) of \(.scope.rewritten_values) (\(.scope.kinds) kinds), \(.time_ms | floor) ms" else "whole, \(.time_ms // 0 | floor) ms" end' || echo "-")"
+    read -r wd rssd <<< "$(measure 600 "${ferry}" optimize "${model}" "${work}/o.onnx")"
     read -r w0 rss0 <<< "$(measure 600 "${ferry}" optimize --check 0 "${model}" "${work}/o.onnx")"
     read -r w1 _ <<< "$(RAYON_NUM_THREADS=1 measure 600 "${ferry}" optimize --check 0 "${model}" "${work}/o.onnx")"
-    read -r wc rssc <<< "$(measure "${check_timeout}" "${ferry}" optimize "${model}" "${work}/o.onnx")"
+    read -r wc _ <<< "$(runs=1 measure "${check_timeout}" "${ferry}" optimize --check-whole "${model}" "${work}/o.onnx")"
     [ "${wc}" = timeout ] && wc="> ${check_timeout}"
-    wall_of[${name}]="${w0}"
-    scaling_rows+="| ${name} | ${nodes} | ${after} | ${rounds} | ${pipe_ms} | $(us_per_node "$(awk -v m="${pipe_ms}" 'BEGIN{print m/1000}')" "${nodes}") | ${w0} | $(us_per_node "${w0}" "${nodes}") | ${w1} | $(ratio "${w1}" "${w0}") | ${rss0:-} | ${wc} | ${rssc:-} | ${top3} |"$'\n'
+    wall_of[${name}]="${wd}"
+    scaling_rows+="| ${name} | ${nodes} | ${after} | ${rounds} | ${pipe_ms} | $(us_per_node "$(awk -v m="${pipe_ms}" 'BEGIN{print m/1000}')" "${nodes}") | ${wd} | $(us_per_node "${wd}" "${nodes}") | ${rssd:-} | ${scope} | ${w0} | $(us_per_node "${w0}" "${nodes}") | ${w1} | $(ratio "${w1}" "${w0}") | ${rss0:-} | ${wc} | ${top3} |"$'\n'
 done
 
 # Flatness along the transformer series (whole process and in-process pipeline).
 # flatness MIN_NODES: max/min µs per node over the transformers of at least MIN_NODES nodes
+# (awk fields: $7 pipeline µs/node, $9 default-flags µs/node, $13 --check 0 µs/node)
 flatness() {
-    printf '%s' "${scaling_rows}" | awk -F' *\\| *' -v lo="$1" '$2 ~ /^tfm_/ && $3 >= lo && $9 ~ /^[0-9.]+$/ {
-        p = $7; w = $9; if (p > pmax) pmax = p; if (pmin == "" || p < pmin) pmin = p
-        if (w > wmax) wmax = w; if (wmin == "" || w < wmin) wmin = w; n++ }
-        END { if (n > 1 && pmin > 0 && wmin > 0) printf "pipeline %.2f, whole process %.2f", pmax / pmin, wmax / wmin; else print "-" }'
+    printf '%s' "${scaling_rows}" | awk -F' *\\| *' -v lo="$1" '$2 ~ /^tfm_/ && $3 >= lo && $9 ~ /^[0-9.]+$/ && $13 ~ /^[0-9.]+$/ {
+        p = $7; w = $9; z = $13; if (p > pmax) pmax = p; if (pmin == "" || p < pmin) pmin = p
+        if (w > wmax) wmax = w; if (wmin == "" || w < wmin) wmin = w
+        if (z > zmax) zmax = z; if (zmin == "" || z < zmin) zmin = z; n++ }
+        END { if (n > 1 && pmin > 0 && wmin > 0 && zmin > 0) printf "pipeline %.2f, whole process with the default check %.2f, with --check 0 %.2f", pmax / pmin, wmax / wmin, zmax / zmin; else print "-" }'
 }
 flat="max/min µs per node across the transformer series: $(flatness 0); from 10k nodes up: $(flatness 10000)"
 
@@ -151,7 +157,7 @@ for n in tfm_20k cnn_20k; do
     if [ -n "${wall_of[${n}]:-}" ]; then twenty+="${twenty:+, }${n} ${wall_of[${n}]} s"; fi
 done
 
-# Anchors: one compare.sh call per anchor, ferry (--check 0) timed in the same call.
+# Anchors: one compare.sh call per anchor, ferry (default flags) timed in the same call.
 mapfile -t largest < <(ls -S "${corpus}"/*.onnx | head -n 3)
 if [ "${quick}" = 1 ]; then
     compare_models=("${largest[2]}")
@@ -178,10 +184,10 @@ for model in "${compare_models[@]}"; do
     for anchor in onnxsim onnxslim; do
         set +e
         res="$(RUNS="${model_runs}" timeout --kill-after=30 "${anchor_timeout}" "${anchors}/compare.sh" "${model}" "${anchor}" \
-            -- "${ferry}" optimize --check 0 {} "${work}/cmp_out.onnx" 2>&1)"
+            -- "${ferry}" optimize {} "${work}/cmp_out.onnx" 2>&1)"
         rc=$?
         set -e
-        raw+="\$ RUNS=${model_runs} compare.sh ${base}.onnx ${anchor} -- ferry optimize --check 0 {} OUT   (exit ${rc})"$'\n'"${res}"$'\n\n'
+        raw+="\$ RUNS=${model_runs} compare.sh ${base}.onnx ${anchor} -- ferry optimize {} OUT   (exit ${rc})"$'\n'"${res}"$'\n\n'
         a_wall="$(field "${res}" "${anchor}" wall)"
         a_nodes="$(field "${res}" "${anchor}" nodes_after)"
         f_wall="$(field "${res}" yours wall)"
@@ -219,21 +225,23 @@ tmp_out="$(mktemp "${out}.XXXXXX")"
     echo
     echo "Generated models: \`gen_models transformer --layers L --hidden 64 --ffn 256\`, \`gen_models cnn --blocks 3950\`."
     echo "*pipeline ms*: the passes alone, in-process (sum of the per-pass times of a \`--json\` run, median of ${runs});"
-    echo "*check 0 s*: \`ferry optimize --check 0 IN OUT\` (load, passes, validation, save); *1 thread s*: the"
-    echo "same with \`RAYON_NUM_THREADS=1\`, *speedup* = 1 thread / all threads; *check 1 s*: the default"
-    echo "numeric check (one random input set run in tract). Pass times in ms, from the last \`--json\` run."
+    echo "*default s*: \`ferry optimize IN OUT\` (load, passes, validation, the numeric check of the rewritten"
+    echo "regions in tract, save); *check scope*: rewritten values run of all, kinds of rewrite, and the check's"
+    echo "in-process time; *check 0 s*: the same with \`--check 0\`; *1 thread s*: that with"
+    echo "\`RAYON_NUM_THREADS=1\`, *speedup* = 1 thread / all threads; *whole check s*: \`--check-whole\`"
+    echo "(both whole models run in tract; one run). Pass times in ms, from the last \`--json\` run."
     echo
-    echo "| model | nodes | after | rounds | pipeline ms | pipeline µs/node | check 0 s | µs/node | 1 thread s | speedup | peak MiB | check 1 s | check 1 peak MiB | most expensive passes (ms) |"
-    echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+    echo "| model | nodes | after | rounds | pipeline ms | pipeline µs/node | default s | µs/node | peak MiB | check scope | check 0 s | µs/node | 1 thread s | speedup | check 0 peak MiB | whole check s | most expensive passes (ms) |"
+    echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
     printf '%s' "${scaling_rows}"
     echo
     echo "${flat}."
     echo "(At 1k nodes a run takes tens of milliseconds, the size of the shared machine's scheduling noise.)"
-    echo "20k-node models with \`--check 0\`, whole process: ${twenty:-not measured (--quick)} (target: under 1 s)."
+    echo "20k-node models with the default flags (numeric check on), whole process: ${twenty:-not measured (--quick)} (target: under 1 s)."
     echo
     echo "## Against onnxsim and onnxslim"
     echo
-    echo "\`../shared/anchors/compare.sh MODEL ANCHOR -- ferry optimize --check 0 {} OUT\`, one call per"
+    echo "\`../shared/anchors/compare.sh MODEL ANCHOR -- ferry optimize {} OUT\` (ferry's defaults: numeric check on), one call per"
     echo "anchor, so each *x* (anchor wall / ferry wall) compares times taken in one call. Anchors load,"
     echo "simplify and save in Python (onnxsim: \`onnxsim.simplify\`, no check; onnxslim: \`onnxslim.slim\`)."
     echo "The three largest ONNX models of the corpus by file size, and the 50k-node transformer"

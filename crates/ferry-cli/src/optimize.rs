@@ -6,7 +6,9 @@
 //! machines.
 //!
 //! The numeric check (`ferry_verify`) is on by default with one random input set (`--check N`
-//! for more, `--check 0` for none). Its verdicts and what the command does with them:
+//! for more, `--check 0` for none). It runs the regions the passes rewrote
+//! (`ferry_verify::check_local`; the whole models where those cannot decide), or the whole
+//! models with `--check-whole`. Its verdicts and what the command does with them:
 //!
 //! - agree: OUT is written, exit 0;
 //! - mismatch (an output differs, the outputs changed, or the reference runs the original but not
@@ -37,8 +39,10 @@ const PROGRESS_NODES: usize = 5000;
 #[derive(clap::Args)]
 #[command(after_help = "The result is compared with the original on random inputs (tract-onnx \
                         as the reference; onnxruntime too when built with the `ort` feature and \
-                        ORT_DYLIB_PATH set). A mismatch exits 1 without writing OUT; a model no \
-                        reference can run is written and reported as 'not checked: <reason>'.")]
+                        ORT_DYLIB_PATH set): by default the regions the passes rewrote, \
+                        with --check-whole the whole models. A mismatch exits 1 without \
+                        writing OUT; a model no reference can run is written and reported as \
+                        'not checked: <reason>'.")]
 pub struct Args {
     /// The model to optimize.
     #[arg(required_unless_present = "list_passes")]
@@ -68,6 +72,16 @@ pub struct Args {
     /// Compare the result with the original on N random input sets (0: no check).
     #[arg(long, value_name = "N", default_value_t = 1)]
     check: usize,
+    /// Run the whole original and the whole result in the check. By default only the regions
+    /// the passes rewrote are run (one of each kind of rewrite), which takes milliseconds where
+    /// whole large models take a reference runtime seconds to minutes; the whole models are
+    /// still run when the regions cannot decide (a region differs, or it has subgraphs).
+    #[arg(long)]
+    check_whole: bool,
+    /// How many rewritten values of each kind of rewrite the check runs, cheapest first (0: all
+    /// of them). Not used with --check-whole.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    check_per_kind: usize,
     /// Relative tolerance of the check: |result - original| <= atol + rtol * |original|.
     #[arg(long, value_name = "X", default_value_t = 1e-4)]
     rtol: f64,
@@ -280,10 +294,15 @@ pub fn run(args: &Args) -> Result<(), String> {
             tolerance: verify::Tolerance { rtol: args.rtol, atol: args.atol },
             seed: args.seed,
             input_shapes: shapes.clone(),
+            per_kind: args.check_per_kind,
             ..verify::Options::default()
         };
-        let report =
-            verify::check(Subject { model: original, dir }, Subject { model: &model, dir }, &opts);
+        let (a, b) = (Subject { model: original, dir }, Subject { model: &model, dir });
+        let report = if args.check_whole {
+            verify::check(a, b, &opts)
+        } else {
+            verify::check_local(a, b, &opts)
+        };
         report.map(|r| (r, t.elapsed()))
     });
     let check = check.transpose().map_err(|e| e.to_string())?;
@@ -350,6 +369,13 @@ fn check_json(check: &Option<(Report, Duration)>, args: &Args) -> serde_json::Va
         "inputs": inputs,
         "notes": r.notes,
         "time_ms": ms(*time),
+        "scope": match &r.scope {
+            None => json!({"whole": true}),
+            Some(s) => json!({
+                "whole": false, "rewritten_values": s.rewritten, "kinds": s.kinds,
+                "checked_values": s.checked, "nodes_original": s.nodes.0, "nodes_result": s.nodes.1,
+            }),
+        },
     });
     let extra = match &r.verdict {
         Verdict::Agree { reference, runs, outputs, worst } => json!({
@@ -466,6 +492,12 @@ fn print_table(o: &Outcome) {
             if !shapes.is_empty() {
                 println!("check inputs: {}", shapes.join(" "));
             }
+            if let Some(s) = &r.scope {
+                println!(
+                    "check scope: {} of {} rewritten values ({} kinds of rewrite; {} + {} nodes run)",
+                    s.checked, s.rewritten, s.kinds, s.nodes.0, s.nodes.1
+                );
+            }
             println!("check: {} in {:.1} ms", r.verdict, ms(*t));
         }
     }
@@ -490,6 +522,8 @@ mod tests {
             verify_each: true,
             stop_after: None,
             check: 1,
+            check_whole: false,
+            check_per_kind: 1,
             rtol: 1e-4,
             atol: 1e-5,
             seed: 0,

@@ -56,8 +56,11 @@ fn the_check_runs_by_default_and_agrees() {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let c = &doc["check"];
     assert_eq!(c["status"], "ok", "{c}");
-    assert_eq!(c["reference"], "tract");
+    assert!(c["reference"].as_str().unwrap().starts_with("tract"), "{c}");
     assert_eq!(c["runs"], 1);
+    // By default only the regions the passes rewrote run.
+    assert_eq!(c["scope"]["whole"], false, "{c}");
+    assert!(c["scope"]["checked_values"].as_u64().unwrap() >= 1, "{c}");
     assert_eq!(c["inputs"][0]["shape"], serde_json::json!([1, 32]));
     assert!(doc["numeric_check"].as_str().unwrap().starts_with("ok:"));
     assert_eq!(doc["written"], true);
@@ -66,8 +69,14 @@ fn the_check_runs_by_default_and_agrees() {
     let mlp = repo().join("testdata/onnx/mlp.onnx");
     let t = ferry(&["optimize", mlp.to_str().unwrap(), out.to_str().unwrap(), "--check", "3"]);
     let t = String::from_utf8_lossy(&t.stdout).into_owned();
-    assert!(t.contains("check: ok: 1 outputs agree on 3 random input sets (tract;"), "{t}");
+    assert!(t.contains("check scope: "), "{t}");
+    assert!(t.contains("outputs agree on 3 random input sets (tract"), "{t}");
     assert!(t.contains("parameter bytes"), "{t}");
+    // --check-whole runs the whole models.
+    let (o, doc) = optimize_json(&mlp, &out, &["--check-whole"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(doc["check"]["scope"]["whole"], true, "{}", doc["check"]);
+    assert_eq!(doc["check"]["reference"], "tract");
 }
 
 #[test]
@@ -119,8 +128,9 @@ fn external_data_is_read_for_the_check() {
     assert_eq!(doc["check"]["status"], "ok", "{}", doc["check"]);
 }
 
-/// A model whose output is random: the original and the result cannot agree, which is how a
-/// mismatch looks to the command (it does not write OUT and names the output).
+/// A model whose output is random: run whole, the original and the result cannot agree,
+/// which is how a mismatch looks to the command (it does not write OUT and names the output).
+/// (The default check runs only what the passes rewrote, and they rewrite nothing here.)
 #[test]
 fn a_mismatch_fails_without_writing_and_names_the_output() {
     let dir = tempfile::tempdir().unwrap();
@@ -134,7 +144,7 @@ fn a_mismatch_fails_without_writing_and_names_the_output() {
         }"#,
     );
     let out = dir.path().join("out.onnx");
-    let (o, doc) = optimize_json(&input, &out, &[]);
+    let (o, doc) = optimize_json(&input, &out, &["--check-whole"]);
     assert_eq!(o.status.code(), Some(1), "{doc}");
     let c = &doc["check"];
     assert_eq!(c["status"], "mismatch", "{c}");

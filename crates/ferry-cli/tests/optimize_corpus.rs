@@ -1,6 +1,7 @@
 //! `ferry optimize` (numeric check on) over every ONNX model of the shared corpus: prints one
-//! line per model (checked by which reference / not checked and why / mismatch) and fails on any
-//! mismatch or failed run. Skips when `FERRY_CORPUS` is unset.
+//! line per model (checked by which reference / not checked and why / mismatch, and whether the
+//! rewritten regions or the whole models were run) and fails on any mismatch or failed run.
+//! Skips when `FERRY_CORPUS` is unset.
 //!
 //! onnxruntime joins tract as a reference when the binary has the `ort` feature and
 //! `ORT_DYLIB_PATH` is set (see crates/ferry-verify); CI runs with tract alone.
@@ -39,6 +40,7 @@ fn optimize_checks_every_corpus_model() {
     let start = Instant::now();
     let (mut by_ref, mut not_checked, mut failures) =
         (std::collections::BTreeMap::<String, usize>::new(), 0, Vec::new());
+    let (mut local, mut whole) = (0, 0);
     println!("{:<56} {:>6} {:>6}  check", "model", "nodes", "after");
     for m in &models {
         let name = m.file_stem().unwrap_or_default().to_string_lossy().into_owned();
@@ -48,7 +50,22 @@ fn optimize_checks_every_corpus_model() {
         let o = Command::new(env!("CARGO_BIN_EXE_ferry")).args(&args).output().expect("run ferry");
         let doc: Json = serde_json::from_slice(&o.stdout).unwrap_or(Json::Null);
         let c = &doc["check"];
-        let line = c["message"].as_str().unwrap_or("").to_string();
+        let mut line = c["message"].as_str().unwrap_or("").to_string();
+        match c["scope"]["whole"].as_bool() {
+            Some(false) => {
+                local += 1;
+                line = format!(
+                    "[regions: {} of {} rewritten values] {line}",
+                    c["scope"]["checked_values"], c["scope"]["rewritten_values"]
+                );
+            }
+            Some(true) => {
+                whole += 1;
+                let why = c["notes"].get(0).and_then(Json::as_str).unwrap_or("");
+                line = format!("[whole: {why}] {line}");
+            }
+            None => {}
+        }
         println!(
             "{name:<56} {:>6} {:>6}  {}",
             doc["nodes"]["before"],
@@ -64,7 +81,8 @@ fn optimize_checks_every_corpus_model() {
         }
     }
     println!(
-        "{} models in {:.1} s: checked {by_ref:?}, not checked {not_checked}, failed {}",
+        "{} models in {:.1} s: checked {by_ref:?} ({local} by their rewritten regions, {whole} \
+         whole), not checked {not_checked}, failed {}",
         models.len(),
         start.elapsed().as_secs_f64(),
         failures.len()

@@ -4,7 +4,7 @@
 //! `isclose` with the original as the reference), when both are NaN, or when both are the same
 //! infinity. Integers, bools and strings must be equal. Element type and shape must match first.
 
-use crate::tensor::{Elem, HostTensor};
+use crate::tensor::{Data, Elem, HostTensor};
 
 /// How two versions of one output differ.
 #[derive(Clone, Debug, PartialEq)]
@@ -65,6 +65,29 @@ pub fn compare(
     result: &HostTensor,
     tol: Tolerance,
 ) -> Result<Agreement, Difference> {
+    compare_with_floor(original, result, tol, false)
+}
+
+/// Like [`compare`], but with `rtol` relative to the original tensor's largest finite magnitude
+/// where that exceeds the element's own: `|result - original| <= atol + rtol * max(|original|,
+/// max_j |original_j|)`. For intermediate values (the local check compares those), whose
+/// elements are sums of many terms of either sign: an element that cancels to near zero
+/// carries the rounding of its terms, which are of the tensor's scale, not its own. A wrong
+/// rewrite moves values by far more than `rtol` of the tensor's scale.
+pub fn compare_scaled(
+    original: &HostTensor,
+    result: &HostTensor,
+    tol: Tolerance,
+) -> Result<Agreement, Difference> {
+    compare_with_floor(original, result, tol, true)
+}
+
+fn compare_with_floor(
+    original: &HostTensor,
+    result: &HostTensor,
+    tol: Tolerance,
+    scaled: bool,
+) -> Result<Agreement, Difference> {
     if original.data.elem_type() != result.data.elem_type() {
         return Err(Difference::Type {
             original: original.type_name(),
@@ -78,25 +101,100 @@ pub fn compare(
         });
     }
     let total = original.data.len();
+    let (agree, first, count, strings) = match (&original.data, &result.data) {
+        // Typed loops for the float types: outputs and intermediate values run to millions of
+        // elements, and going through `Elem` per element cost more than running the regions.
+        (Data::F32(b), Data::F32(a)) => floats(b, a, |x| x as f64, tol, scaled),
+        (Data::F64(b), Data::F64(a)) => floats(b, a, |x| x, tol, scaled),
+        (Data::F16(b), Data::F16(a)) => floats(b, a, |x| x.to_f64(), tol, scaled),
+        _ => elementwise(original, result, tol),
+    };
+    let Some(i) = first else { return Ok(agree) };
+    let (max_abs, max_rel) =
+        if strings { (None, None) } else { (Some(agree.max_abs), Some(agree.max_rel)) };
+    Err(Difference::Values(ValueDiff {
+        index: original.unravel(i),
+        original: original.data.elem(i).to_string(),
+        result: result.data.elem(i).to_string(),
+        count,
+        total,
+        max_abs,
+        max_rel,
+    }))
+}
+
+/// What a comparison found: the largest differences, the first element outside the tolerance,
+/// how many are, and whether the elements were strings (no error sizes then).
+type Found = (Agreement, Option<usize>, usize, bool);
+
+/// Compares float slices; `scaled` as in [`compare_scaled`].
+fn floats<T: Copy>(
+    bs: &[T],
+    a: &[T],
+    to: impl Fn(T) -> f64,
+    tol: Tolerance,
+    scaled: bool,
+) -> Found {
+    // The floor only widens the bound, so it is computed when an element first needs it.
+    let mut floor = 0.0;
+    let mut floor_known = !scaled;
+    let mut agree = Agreement::default();
+    let (mut first, mut count) = (None, 0usize);
+    for (i, (&b, &a)) in bs.iter().zip(a).enumerate() {
+        let (b, a) = (to(b), to(a));
+        let d = (a - b).abs();
+        // The common case, finite and within the bound, without a division per element: the
+        // relative error is computed only when it is a new maximum.
+        // (An infinite original makes the bound infinite: those go the careful way.)
+        let mut within = b.is_finite() && d <= tol.atol + tol.rtol * b.abs().max(floor);
+        if !within && b.is_finite() && !floor_known {
+            floor = bs.iter().map(|&x| to(x).abs()).filter(|x| x.is_finite()).fold(0.0, f64::max);
+            floor_known = true;
+            within = d <= tol.atol + tol.rtol * b.abs().max(floor);
+        }
+        if within {
+            agree.max_abs = agree.max_abs.max(d);
+            if d > agree.max_rel * b.abs() && b != 0.0 {
+                agree.max_rel = d / b.abs();
+            }
+            continue;
+        }
+        let ok = close(a, b, tol, floor);
+        note_float(&mut agree, a, b, ok);
+        if !ok {
+            count += 1;
+            first.get_or_insert(i);
+        }
+    }
+    (agree, first, count, false)
+}
+
+/// Folds one float pair into the largest differences seen.
+fn note_float(agree: &mut Agreement, a: f64, b: f64, ok: bool) {
+    let abs = (a - b).abs();
+    if abs.is_finite() {
+        agree.max_abs = agree.max_abs.max(abs);
+        if b != 0.0 {
+            agree.max_rel = agree.max_rel.max(abs / b.abs());
+        }
+    } else if !ok {
+        agree.max_abs = f64::INFINITY;
+        agree.max_rel = f64::INFINITY;
+    }
+}
+
+/// Compares any two tensors of one element type element by element (exactly but for floats).
+fn elementwise(original: &HostTensor, result: &HostTensor, tol: Tolerance) -> Found {
     let mut first: Option<usize> = None;
     let mut count = 0usize;
     let mut agree = Agreement::default();
     let mut strings = false;
-    for i in 0..total {
+    for i in 0..original.data.len() {
         let (b, a) = (original.data.elem(i), result.data.elem(i));
         let ok = match (&b, &a) {
             (Elem::Float(b), Elem::Float(a)) => {
-                let ok = close(*a, *b, tol);
-                let abs = (a - b).abs();
-                if abs.is_finite() {
-                    agree.max_abs = agree.max_abs.max(abs);
-                    if *b != 0.0 {
-                        agree.max_rel = agree.max_rel.max(abs / b.abs());
-                    }
-                } else if !ok {
-                    agree.max_abs = f64::INFINITY;
-                    agree.max_rel = f64::INFINITY;
-                }
+                let ok = close(*a, *b, tol, 0.0);
+                note_float(&mut agree, *a, *b, ok);
                 ok
             }
             (Elem::Int(b), Elem::Int(a)) => {
@@ -117,22 +215,11 @@ pub fn compare(
             first.get_or_insert(i);
         }
     }
-    let Some(i) = first else { return Ok(agree) };
-    let (max_abs, max_rel) =
-        if strings { (None, None) } else { (Some(agree.max_abs), Some(agree.max_rel)) };
-    Err(Difference::Values(ValueDiff {
-        index: original.unravel(i),
-        original: original.data.elem(i).to_string(),
-        result: result.data.elem(i).to_string(),
-        count,
-        total,
-        max_abs,
-        max_rel,
-    }))
+    (agree, first, count, strings)
 }
 
 /// Whether `a` (result) is within tolerance of `b` (original), NaN equal to NaN.
-fn close(a: f64, b: f64, tol: Tolerance) -> bool {
+fn close(a: f64, b: f64, tol: Tolerance, floor: f64) -> bool {
     if a == b || (a.is_nan() && b.is_nan()) {
         return true;
     }
@@ -141,7 +228,7 @@ fn close(a: f64, b: f64, tol: Tolerance) -> bool {
     if a.is_infinite() || b.is_infinite() {
         return false;
     }
-    (a - b).abs() <= tol.atol + tol.rtol * b.abs()
+    (a - b).abs() <= tol.atol + tol.rtol * b.abs().max(floor)
 }
 
 impl std::fmt::Display for Difference {

@@ -29,6 +29,7 @@
 //! runtime on the same inputs.
 
 pub mod compare;
+mod local;
 #[cfg(feature = "ort")]
 mod ort_ref;
 pub mod random;
@@ -37,6 +38,7 @@ pub mod tensor;
 pub mod tract_ref;
 
 pub use compare::{Agreement, Difference, Tolerance, ValueDiff};
+pub use local::{Scope, check_local};
 pub use shapes::{InputShapes, InputSpec, input_specs, pin_input_shapes};
 pub use tensor::{Data, HostTensor};
 
@@ -79,6 +81,9 @@ pub struct Options {
     pub large_graph: usize,
     /// Try onnxruntime after tract (only with the `ort` feature and `ORT_DYLIB_PATH` set).
     pub use_ort: bool,
+    /// For [`check_local`]: how many claims of each kind of rewrite to run, cheapest first
+    /// (0: all of them).
+    pub per_kind: usize,
 }
 
 impl Default for Options {
@@ -90,6 +95,7 @@ impl Default for Options {
             input_shapes: InputShapes::default(),
             large_graph: 5000,
             use_ort: true,
+            per_kind: 1,
         }
     }
 }
@@ -159,6 +165,9 @@ pub struct Report {
     pub inputs: Vec<InputSpec>,
     /// Why references before the deciding one were passed over, in order.
     pub notes: Vec<String>,
+    /// For a verdict reached by [`check_local`] on the rewritten regions: what they covered.
+    /// `None` when the whole models were run.
+    pub scope: Option<Scope>,
 }
 
 /// A model prepared in one reference runtime.
@@ -178,19 +187,22 @@ pub fn check(original: Subject, result: Subject, opts: &Options) -> Result<Repor
     if opts.runs == 0 {
         return Ok(not_checked("no runs were asked for".into(), specs));
     }
+    match random_sets(&specs, opts) {
+        Ok(sets) => Ok(check_inputs(original, result, specs, &sets, opts, false)),
+        Err(reason) => Ok(not_checked(reason, specs)),
+    }
+}
+
+/// `opts.runs` seeded random input sets for `specs` (set `i` from seed `opts.seed + i`).
+fn random_sets(specs: &[InputSpec], opts: &Options) -> Result<Vec<Vec<HostTensor>>, String> {
     let mut sets = Vec::with_capacity(opts.runs);
     for run in 0..opts.runs {
         let mut rng = random::Rng::new(opts.seed.wrapping_add(run as u64));
-        let mut set = Vec::with_capacity(specs.len());
-        for spec in &specs {
-            match random::random_tensor(spec, &mut rng) {
-                Ok(t) => set.push(t),
-                Err(reason) => return Ok(not_checked(reason, specs)),
-            }
-        }
-        sets.push(set);
+        let set: Result<Vec<_>, _> =
+            specs.iter().map(|spec| random::random_tensor(spec, &mut rng)).collect();
+        sets.push(set?);
     }
-    Ok(check_inputs(original, result, specs, &sets, opts))
+    Ok(sets)
 }
 
 /// Checks `result` against `original` on given input sets (each in the order of the original's
@@ -221,11 +233,11 @@ pub fn check_with_inputs(
         .zip(first)
         .map(|(s, t)| InputSpec { shape: t.shape.clone(), elem: t.data.elem_type(), ..s })
         .collect();
-    Ok(check_inputs(original, result, specs, sets, opts))
+    Ok(check_inputs(original, result, specs, sets, opts, false))
 }
 
 fn not_checked(reason: String, inputs: Vec<InputSpec>) -> Report {
-    Report { verdict: Verdict::NotChecked { reason }, inputs, notes: Vec::new() }
+    Report { verdict: Verdict::NotChecked { reason }, inputs, notes: Vec::new(), scope: None }
 }
 
 /// The references to try, in order.
@@ -275,12 +287,15 @@ fn output_names(m: &Model) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// `scaled`: compare with [`compare::compare_scaled`] (intermediate values) rather than
+/// [`compare::compare`] (model outputs).
 fn check_inputs(
     original: Subject,
     result: Subject,
     specs: Vec<InputSpec>,
     sets: &[Vec<HostTensor>],
     opts: &Options,
+    scaled: bool,
 ) -> Report {
     let names = output_names(original.model);
     let result_names = output_names(result.model);
@@ -288,6 +303,7 @@ fn check_inputs(
         verdict: Verdict::NotChecked { reason: String::new() },
         inputs: specs,
         notes: Vec::new(),
+        scope: None,
     };
     if names != result_names {
         report.verdict = Verdict::Outputs { original: names, result: result_names };
@@ -363,7 +379,12 @@ fn check_inputs(
                 continue 'refs;
             }
             for ((name, w), g) in names.iter().zip(&want).zip(&got) {
-                match compare::compare(w, g, opts.tolerance) {
+                let compared = if scaled {
+                    compare::compare_scaled(w, g, opts.tolerance)
+                } else {
+                    compare::compare(w, g, opts.tolerance)
+                };
+                match compared {
                     Ok(agree) => worst.merge(agree),
                     Err(difference) => {
                         report.verdict = Verdict::Mismatch {
