@@ -59,16 +59,32 @@ pub(crate) fn merge_into_producer(
     inp: ValueId,
     out: ValueId,
 ) -> bool {
-    let renamable = matches!(g.value(inp).def(), ValueDef::Node { .. })
-        && !g.is_graph_output(inp)
-        && !captured(g, inp)
-        && !cx.protected.contains(&g.value(inp).name);
-    if !renamable || inp == out || captured(g, out) || cx.protected.contains(&g.value(out).name) {
+    if !renamable(g, cx, inp)
+        || inp == out
+        || captured(g, out)
+        || cx.protected.contains(&g.value(out).name)
+    {
         return bypass(g, sw, cx, node, inp, out);
     }
     if !cx.allow() {
         return false;
     }
+    hand_over(g, sw, node, inp, out);
+    true
+}
+
+/// Whether `v` may take another value's name: made by a node of this graph, not a graph
+/// output, not read by name from a subgraph, not protected.
+fn renamable(g: &Graph, cx: &PassCx, v: ValueId) -> bool {
+    matches!(g.value(v).def(), ValueDef::Node { .. })
+        && !g.is_graph_output(v)
+        && !captured(g, v)
+        && !cx.protected.contains(&g.value(v).name)
+}
+
+/// Removes `node`; `inp` takes the place of its output `out`: its readers, its graph-output
+/// slot, its name and its declared type (or keeps its own type when `out` declares none).
+fn hand_over(g: &mut Graph, sw: &mut Sweeper, node: NodeId, inp: ValueId, out: ValueId) {
     let name = g.value(out).name.clone();
     let mut info = g.value(out).info.clone();
     if info.ty.is_none() {
@@ -80,7 +96,6 @@ pub(crate) fn merge_into_producer(
     let v = g.value_mut(inp);
     v.name = name;
     v.info = info;
-    true
 }
 
 /// Removes `node`, whose output `out` computes the same as its input `inp`, so that everything
@@ -111,20 +126,9 @@ pub(crate) fn bypass(
         sw.remove_node(g, node);
         return true;
     }
-    let inp_ok = matches!(g.value(inp).def(), ValueDef::Node { .. })
-        && !g.is_graph_output(inp)
-        && !captured(g, inp)
-        && !cx.protected.contains(&g.value(inp).name);
-    if !inp_ok || !cx.allow() {
+    if !renamable(g, cx, inp) || !cx.allow() {
         return false;
     }
-    sw.remove_node(g, node);
-    g.replace_all_uses(out, inp);
-    let name = g.value(out).name.clone();
-    let info = g.value(out).info.clone();
-    let v = g.value_mut(inp);
-    v.name = name;
-    v.info = info;
-    sw.note_undefined(g, out);
+    hand_over(g, sw, node, inp, out);
     true
 }
