@@ -281,30 +281,42 @@ pub fn run(args: &Args) -> Result<(), String> {
     let report = manager.run(&mut model).map_err(|e| e.to_string())?;
     let after = op_counts(&model);
     let params = (params_before, parameter_bytes(&model));
-    let validated = ferry::check::validate(&model);
-    crate::check::warn_invalid(&validated);
-    let check = original.as_ref().map(|original| {
-        if let Some(bar) = &bar {
-            bar.set_message("numeric check");
-        }
-        let t = Instant::now();
-        let dir = input.parent();
-        let opts = verify::Options {
-            runs: args.check,
-            tolerance: verify::Tolerance { rtol: args.rtol, atol: args.atol },
-            seed: args.seed,
-            input_shapes: shapes.clone(),
-            per_kind: args.check_per_kind,
-            ..verify::Options::default()
-        };
-        let (a, b) = (Subject { model: original, dir }, Subject { model: &model, dir });
-        let report = if args.check_whole {
-            verify::check(a, b, &opts)
-        } else {
-            verify::check_local(a, b, &opts)
-        };
-        report.map(|r| (r, t.elapsed()))
+    // The result is validated and written to temporary files while the check runs; it is
+    // renamed into place only if the check does not fail (dropping the staged files deletes
+    // them).
+    let (staged, check) = std::thread::scope(|s| {
+        let stager = s.spawn(|| {
+            let validated = ferry::check::validate(&model);
+            crate::check::warn_invalid(&validated);
+            let staged = onnx::stage_model(&validated, output, &onnx::SaveOptions::default());
+            (validated.is_valid(), staged)
+        });
+        let check = original.as_ref().map(|original| {
+            if let Some(bar) = &bar {
+                bar.set_message("numeric check");
+            }
+            let t = Instant::now();
+            let dir = input.parent();
+            let opts = verify::Options {
+                runs: args.check,
+                tolerance: verify::Tolerance { rtol: args.rtol, atol: args.atol },
+                seed: args.seed,
+                input_shapes: shapes.clone(),
+                per_kind: args.check_per_kind,
+                ..verify::Options::default()
+            };
+            let (a, b) = (Subject { model: original, dir }, Subject { model: &model, dir });
+            let report = if args.check_whole {
+                verify::check(a, b, &opts)
+            } else {
+                verify::check_local(a, b, &opts)
+            };
+            report.map(|r| (r, t.elapsed()))
+        });
+        let staged = stager.join().map_err(|_| "writing the result panicked".to_string());
+        (staged, check)
     });
+    let (valid, staged) = staged?;
     let check = check.transpose().map_err(|e| e.to_string())?;
     let failed = check.as_ref().is_some_and(|(r, _)| r.verdict.is_failure());
     let mut written = None;
@@ -312,14 +324,12 @@ pub fn run(args: &Args) -> Result<(), String> {
         if let Some(bar) = &bar {
             bar.set_message(format!("writing {}", output.display()));
         }
-        let saved = onnx::save_with(&validated, output, &onnx::SaveOptions::default())
-            .map_err(|e| e.to_string())?;
+        let saved = staged.and_then(onnx::StagedModel::commit).map_err(|e| e.to_string())?;
         written = Some(saved.model_bytes);
     }
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
-    let valid = validated.is_valid();
     let outcome = Outcome {
         input,
         output,

@@ -150,6 +150,10 @@ fn a_mismatch_fails_without_writing_and_names_the_output() {
     assert_eq!(c["status"], "mismatch", "{c}");
     assert_eq!(c["output"], "Z");
     assert_eq!(doc["written"], false);
+    // The result was staged while the check ran; nothing of it is left.
+    let left: Vec<_> =
+        std::fs::read_dir(dir.path()).unwrap().flatten().map(|e| e.file_name()).collect();
+    assert_eq!(left, ["random.onnx"], "{left:?}");
     let e = String::from_utf8_lossy(&o.stderr);
     assert!(e.starts_with("error: numeric check failed"), "{e}");
     assert!(e.contains("output 'Z' differs"), "{e}");

@@ -20,7 +20,9 @@ pub use io::{
     LoadOptions, Loaded, decode, import, import_tensor, is_contained, load, load_bytes, load_with,
     to_bytes, to_proto,
 };
-pub use save::{DataLayout, SaveOptions, SaveReport, atomic_write, save, save_with};
+pub use save::{
+    DataLayout, SaveOptions, SaveReport, StagedModel, atomic_write, save, save_with, stage_model,
+};
 
 /// Types generated from the vendored ONNX schema (`proto/onnx/`).
 #[allow(clippy::all, missing_docs)]

@@ -64,6 +64,32 @@ pub fn save_with(
     path: impl AsRef<Path>,
     opts: &SaveOptions,
 ) -> Result<SaveReport> {
+    stage_model(validated, path, opts)?.commit()
+}
+
+/// A model written in full to synced temporary files beside its destination, not yet in place.
+/// [`StagedModel::commit`] renames the files into place; dropping it deletes them, leaving
+/// every existing file untouched. This lets a caller write while it still decides whether to
+/// keep the result (`ferry optimize` stages while its numeric check runs).
+pub struct StagedModel {
+    staged: Vec<Staged>,
+    report: SaveReport,
+}
+
+impl StagedModel {
+    /// Renames the files into place, data files first, and says what was written.
+    pub fn commit(self) -> Result<SaveReport> {
+        commit(self.staged)?;
+        Ok(self.report)
+    }
+}
+
+/// Does all of [`save_with`] but the renames.
+pub fn stage_model(
+    validated: &Validated<'_>,
+    path: impl AsRef<Path>,
+    opts: &SaveOptions,
+) -> Result<StagedModel> {
     let model = validated.model();
     let path = path.as_ref();
     let dir = parent_dir(path);
@@ -103,9 +129,8 @@ pub fn save_with(
         p.encode(&mut out).map_err(std::io::Error::other)?;
         out.finish()
     })?);
-    commit(staged)?;
     report.model_bytes = len as u64;
-    Ok(report)
+    Ok(StagedModel { staged, report })
 }
 
 fn parent_dir(path: &Path) -> PathBuf {
