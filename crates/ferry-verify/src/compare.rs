@@ -68,12 +68,14 @@ pub fn compare(
     compare_with_floor(original, result, tol, false)
 }
 
-/// Like [`compare`], but with `rtol` relative to the original tensor's largest finite magnitude
-/// where that exceeds the element's own: `|result - original| <= atol + rtol * max(|original|,
-/// max_j |original_j|)`. For intermediate values (the local check compares those), whose
-/// elements are sums of many terms of either sign: an element that cancels to near zero
-/// carries the rounding of its terms, which are of the tensor's scale, not its own. A wrong
-/// rewrite moves values by far more than `rtol` of the tensor's scale.
+/// Like [`compare`], but with `rtol` relative to the original tensor's scale where that exceeds
+/// the element's own magnitude: `|result - original| <= atol + rtol * max(|original|, scale)`,
+/// where `scale` is the largest finite magnitude that is not an outlier (at most
+/// [`OUTLIER`] times the median nonzero magnitude, so that a mask of -1e9 does not set it). For
+/// intermediate values (the local check compares those), whose elements are sums of many terms
+/// of either sign: an element that cancels to near zero carries the rounding of its terms,
+/// which are of the tensor's scale, not its own. A wrong rewrite moves values by far more than
+/// `rtol` of the tensor's scale.
 pub fn compare_scaled(
     original: &HostTensor,
     result: &HostTensor,
@@ -123,6 +125,9 @@ fn compare_with_floor(
     }))
 }
 
+/// How many times the median magnitude a value may be and still count toward a tensor's scale.
+pub const OUTLIER: f64 = 1e3;
+
 /// What a comparison found: the largest differences, the first element outside the tolerance,
 /// how many are, and whether the elements were strings (no error sizes then).
 type Found = (Agreement, Option<usize>, usize, bool);
@@ -138,6 +143,16 @@ fn floats<T: Copy>(
     // The floor only widens the bound, so it is computed when an element first needs it.
     let mut floor = 0.0;
     let mut floor_known = !scaled;
+    let scale = || {
+        let mut m: Vec<f64> =
+            bs.iter().map(|&x| to(x).abs()).filter(|x| x.is_finite() && *x > 0.0).collect();
+        if m.is_empty() {
+            return 0.0;
+        }
+        let mid = m.len() / 2;
+        let median = *m.select_nth_unstable_by(mid, f64::total_cmp).1;
+        m.into_iter().filter(|&x| x <= OUTLIER * median).fold(0.0, f64::max)
+    };
     let mut agree = Agreement::default();
     let (mut first, mut count) = (None, 0usize);
     for (i, (&b, &a)) in bs.iter().zip(a).enumerate() {
@@ -148,7 +163,7 @@ fn floats<T: Copy>(
         // (An infinite original makes the bound infinite: those go the careful way.)
         let mut within = b.is_finite() && d <= tol.atol + tol.rtol * b.abs().max(floor);
         if !within && b.is_finite() && !floor_known {
-            floor = bs.iter().map(|&x| to(x).abs()).filter(|x| x.is_finite()).fold(0.0, f64::max);
+            floor = scale();
             floor_known = true;
             within = d <= tol.atol + tol.rtol * b.abs().max(floor);
         }
@@ -288,6 +303,20 @@ mod tests {
         let b = f32s(&[2], &[0.0, f32::NEG_INFINITY]);
         let Err(Difference::Values(d)) = compare(&a, &b, tol) else { panic!() };
         assert_eq!(d.count, 2);
+    }
+
+    #[test]
+    fn scaled_comparison_forgives_cancellation_but_not_outliers() {
+        let tol = Tolerance::default();
+        // An element that cancels to near zero in a tensor of scale 10 may be off by rtol * 10.
+        let a = f32s(&[3], &[10.0, -8.0, 0.001]);
+        let b = f32s(&[3], &[10.0, -8.0, 0.0015]);
+        assert!(compare(&a, &b, tol).is_err());
+        assert!(compare_scaled(&a, &b, tol).is_ok());
+        // A mask of -1e9 does not set the scale of the others.
+        let a = f32s(&[4], &[1.0, 2.0, 3.0, -1e9]);
+        let b = f32s(&[4], &[1.0, 2.5, 3.0, -1e9]);
+        assert!(compare_scaled(&a, &b, tol).is_err());
     }
 
     #[test]

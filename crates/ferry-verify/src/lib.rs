@@ -188,7 +188,7 @@ pub fn check(original: Subject, result: Subject, opts: &Options) -> Result<Repor
         return Ok(not_checked("no runs were asked for".into(), specs));
     }
     match random_sets(&specs, opts) {
-        Ok(sets) => Ok(check_inputs(original, result, specs, &sets, opts, false)),
+        Ok(sets) => Ok(check_inputs(original, result, specs, &sets, opts, &[])),
         Err(reason) => Ok(not_checked(reason, specs)),
     }
 }
@@ -233,7 +233,7 @@ pub fn check_with_inputs(
         .zip(first)
         .map(|(s, t)| InputSpec { shape: t.shape.clone(), elem: t.data.elem_type(), ..s })
         .collect();
-    Ok(check_inputs(original, result, specs, sets, opts, false))
+    Ok(check_inputs(original, result, specs, sets, opts, &[]))
 }
 
 fn not_checked(reason: String, inputs: Vec<InputSpec>) -> Report {
@@ -287,15 +287,15 @@ fn output_names(m: &Model) -> Vec<String> {
         .unwrap_or_default()
 }
 
-/// `scaled`: compare with [`compare::compare_scaled`] (intermediate values) rather than
-/// [`compare::compare`] (model outputs).
+/// `scaled[i]`: compare output `i` with [`compare::compare_scaled`] (an intermediate value)
+/// rather than [`compare::compare`] (a model output; also for outputs past the slice's end).
 fn check_inputs(
     original: Subject,
     result: Subject,
     specs: Vec<InputSpec>,
     sets: &[Vec<HostTensor>],
     opts: &Options,
-    scaled: bool,
+    scaled: &[bool],
 ) -> Report {
     let names = output_names(original.model);
     let result_names = output_names(result.model);
@@ -378,8 +378,8 @@ fn check_inputs(
                 ));
                 continue 'refs;
             }
-            for ((name, w), g) in names.iter().zip(&want).zip(&got) {
-                let compared = if scaled {
+            for (i, ((name, w), g)) in names.iter().zip(&want).zip(&got).enumerate() {
+                let compared = if scaled.get(i).copied().unwrap_or(false) {
                     compare::compare_scaled(w, g, opts.tolerance)
                 } else {
                     compare::compare(w, g, opts.tolerance)

@@ -210,21 +210,196 @@ fn regions_widen_past_a_shared_subexpression() {
     assert!(report.scope.is_some(), "checked whole: {:?}", report.notes);
 }
 
-/// A region with a subgraph is not compared locally: the whole models are.
+/// A region with a rewritten subgraph is not compared locally: the whole models are.
 #[test]
-fn subgraphs_are_checked_whole() {
+fn rewritten_subgraphs_are_checked_whole() {
     let a = model(
         r#"
         <ir_version: 10, opset_import: ["" : 17]>
         g (float[2] X, bool C) => (float[2] Y)
         {
-           i = Identity (X)
-           Y = If (C) <then_branch = t () => (float[2] a) { a = Relu (i) },
+           i = Relu (X)
+           Y = If (C) <then_branch = t () => (float[2] a) { j = Identity (i)
+                                                            a = Relu (j) },
                        else_branch = e () => (float[2] b) { b = Neg (i) }>
         }"#,
     );
     let b = optimized(&a);
+    // The Identity inside the then-branch is gone (5 nodes before, subgraphs included).
+    assert_eq!(b.graph.as_ref().unwrap().node_count_recursive(), 4, "the branch was not rewritten");
     let report = check_local(subject(&a), subject(&b), &opts()).unwrap();
     assert!(report.scope.is_none(), "{report:?}");
     assert!(report.notes.first().is_some_and(|n| n.contains("checked whole")), "{report:?}");
+}
+
+/// `check_local` on a hand-made pair: the verdict, and whether the regions decided it.
+fn local(a: &str, b: &str) -> ferry_verify::Report {
+    check_local(subject(&model(a)), subject(&model(b)), &opts()).unwrap()
+}
+
+// Wrong rewrites found in review; each once got an Agree from the regions alone.
+
+#[test]
+fn swapped_outputs_of_one_node_are_different_kinds() {
+    let r = local(
+        r#"<ir_version: 10, opset_import: ["" : 18]>
+        g (float[6] X) => (float[2] A, float[2] B, float[2] C)
+        { a, b, c = Split <num_outputs = 3> (X)
+          A = Neg (a)
+          B = Neg (b)
+          C = Neg (c) }"#,
+        r#"<ir_version: 10, opset_import: ["" : 18]>
+        g (float[6] X) => (float[2] A, float[2] B, float[2] C)
+        { a, c, b = Split <num_outputs = 3> (X)
+          A = Neg (a)
+          B = Neg (b)
+          C = Neg (c) }"#,
+    );
+    assert!(r.verdict.is_failure(), "{r:?}");
+}
+
+#[test]
+fn small_float_constants_make_kinds() {
+    let r = local(
+        r#"<ir_version: 10, opset_import: ["" : 17]>
+        g (float[2] X, float[8] Z) => (float[2] A, float[8] B)
+        <float two = {2.0}, float three = {3.0}>
+        { p = Pow (X, two)
+          q = Pow (Z, three)
+          A = Neg (p)
+          B = Neg (q) }"#,
+        r#"<ir_version: 10, opset_import: ["" : 17]>
+        g (float[2] X, float[8] Z) => (float[2] A, float[8] B)
+        { p = Mul (X, X)
+          q = Mul (Z, Z)
+          A = Neg (p)
+          B = Neg (q) }"#,
+    );
+    assert!(r.verdict.is_failure(), "{r:?}");
+}
+
+#[test]
+fn an_empty_tensor_never_stands_for_its_kind() {
+    let r = local(
+        r#"<ir_version: 10, opset_import: ["" : 17]>
+        g (float[0,4] X, float[3,4] Z) => (float[0,4] A, float[3,4] B)
+        { p = Relu (X)
+          q = Relu (Z)
+          A = Neg (p)
+          B = Neg (q) }"#,
+        r#"<ir_version: 10, opset_import: ["" : 17]>
+        g (float[0,4] X, float[3,4] Z) => (float[0,4] A, float[3,4] B)
+        { p = Sigmoid (X)
+          q = Sigmoid (Z)
+          A = Neg (p)
+          B = Neg (q) }"#,
+    );
+    assert!(r.verdict.is_failure(), "{r:?}");
+}
+
+/// An attention-style mask of -1e9 must not widen the tolerance of the other elements.
+#[test]
+fn a_large_mask_value_does_not_set_the_tolerance() {
+    let r = local(
+        r#"<ir_version: 10, opset_import: ["" : 17]>
+        g (float[2,2] X) => (float[2,2] Y)
+        <float[2,2] W = {1.0, 2.0, 3.0, 4.0}, float[2] M = {0.0, -1e9}>
+        { s = MatMul (X, W)
+          Y = Add (s, M) }"#,
+        r#"<ir_version: 10, opset_import: ["" : 17]>
+        g (float[2,2] X) => (float[2,2] Y)
+        <float[2,2] W2 = {1.0, 3.0, 2.0, 4.0}, float[2] M = {0.0, -1e9}>
+        { Y = Gemm (X, W2, M) }"#,
+    );
+    assert!(r.verdict.is_failure(), "{r:?}");
+}
+
+#[test]
+fn changed_inputs_are_failures() {
+    let frozen_weight_made_an_input = local(
+        r#"<ir_version: 10, opset_import: ["" : 17]>
+        g (float[2] X) => (float[2] Y)
+        <float[2] W = {2.0, 3.0}>
+        { Y = Mul (X, W) }"#,
+        r#"<ir_version: 10, opset_import: ["" : 17]>
+        g (float[2] X, float[2] W) => (float[2] Y)
+        { Y = Mul (X, W) }"#,
+    );
+    let reordered = local(
+        r#"<ir_version: 10, opset_import: ["" : 17]>
+        g (float[2] A, float[2] B) => (float[2] Y)
+        { Y = Sub (A, B) }"#,
+        r#"<ir_version: 10, opset_import: ["" : 17]>
+        g (float[2] B, float[2] A) => (float[2] Y)
+        { Y = Sub (A, B) }"#,
+    );
+    let input_frozen = local(
+        r#"<ir_version: 10, opset_import: ["" : 17]>
+        g (float[2] X, float[2] Z) => (float[2] Y)
+        { Y = Mul (X, Z) }"#,
+        r#"<ir_version: 10, opset_import: ["" : 17]>
+        g (float[2] Z) => (float[2] Y)
+        <float[2] X = {2.0, 3.0}>
+        { Y = Mul (X, Z) }"#,
+    );
+    for r in [frozen_weight_made_an_input, reordered, input_frozen] {
+        assert!(r.verdict.is_failure(), "{r:?}");
+    }
+}
+
+/// A rewrite valid only for the values the model really produces (Abs of a Relu is the Relu)
+/// fails on random region inputs; the whole models then decide, and agree.
+#[test]
+fn a_rewrite_valid_on_real_values_only_is_decided_whole() {
+    let r = local(
+        r#"<ir_version: 10, opset_import: ["" : 17]>
+        g (float[4] X) => (float[4] Y)
+        { r = Relu (X)
+          a = Abs (r)
+          Y = Neg (a) }"#,
+        r#"<ir_version: 10, opset_import: ["" : 17]>
+        g (float[4] X) => (float[4] Y)
+        { r = Relu (X)
+          Y = Neg (r) }"#,
+    );
+    assert!(matches!(r.verdict, Verdict::Agree { .. }), "{r:?}");
+    assert!(r.scope.is_none() && r.notes[0].contains("rewritten regions alone"), "{r:?}");
+}
+
+/// An If the passes left alone does not send the check whole; a rewrite beside it is run.
+#[test]
+fn an_untouched_subgraph_stays_local() {
+    let a = r#"<ir_version: 10, opset_import: ["" : 17]>
+        g (float[2] X, bool C) => (float[2] Y, float[2] Z)
+        {
+           i = Relu (X)
+           Y = If (C) <then_branch = t () => (float[2] a) { a = Relu (i) },
+                       else_branch = e () => (float[2] b) { b = Neg (i) }>
+           d = Identity (X)
+           Z = Sigmoid (d)
+        }"#;
+    let b = optimized(&model(a));
+    let r = check_local(subject(&model(a)), subject(&b), &opts()).unwrap();
+    assert!(matches!(r.verdict, Verdict::Agree { .. }), "{r:?}");
+    assert!(r.scope.is_some_and(|s| s.rewritten >= 1), "checked whole: {:?}", r.notes);
+}
+
+/// Inferred shapes whose element counts overflow (an Expand to 2^32 x 2^32) must not make the
+/// check panic; whatever it says, it says without crashing.
+#[test]
+fn huge_inferred_shapes_do_not_panic() {
+    let r = std::panic::catch_unwind(|| {
+        local(
+            r#"<ir_version: 10, opset_import: ["" : 17]>
+            g (float[1] X) => (float[4294967296,4294967296] Y)
+            <int64[2] S = {4294967296, 4294967296}>
+            { r = Relu (X)
+              Y = Expand (r, S) }"#,
+            r#"<ir_version: 10, opset_import: ["" : 17]>
+            g (float[1] X) => (float[4294967296,4294967296] Y)
+            <int64[2] S = {4294967296, 4294967296}>
+            { Y = Expand (X, S) }"#,
+        )
+    });
+    assert!(r.is_ok(), "check_local panicked");
 }

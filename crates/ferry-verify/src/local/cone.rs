@@ -207,20 +207,53 @@ pub(super) fn tensor_eq(x: &Tensor, y: &Tensor) -> bool {
     }
     match (x.le_bytes(), y.le_bytes()) {
         (Ok(p), Ok(q)) => p == q,
-        _ => x.data == y.data,
+        // Unreadable (external data not resolved): equal entries may name different files.
+        _ => false,
     }
 }
 
 /// Whether two nodes compute the same function of their inputs: same operator, same
-/// attributes, no subgraphs (comparing those would need graph isomorphism).
+/// attributes, subgraphs equal node for node ([`graph_eq`]; a subgraph rewritten in any way,
+/// even equivalently, makes the node differ).
 pub(super) fn same_operator(a: &Node, b: &Node) -> bool {
     a.op_type == b.op_type
         && a.canonical_domain() == b.canonical_domain()
         && a.overload == b.overload
-        && !a.has_subgraphs()
-        && !b.has_subgraphs()
         && a.attributes.len() == b.attributes.len()
         && a.attributes.iter().zip(&b.attributes).all(|(x, y)| attr_eq(x, y))
+}
+
+/// Whether two subgraphs are the same, as written: inputs, outputs and initializers by name
+/// (initializers by contents too), and the same nodes in the same order reading and writing
+/// the same names. Names inside a subgraph are local to it, except those it reads from outer
+/// scope, which the caller compares as the node's implicit inputs.
+fn graph_eq(a: &Graph, b: &Graph) -> bool {
+    let names = |g: &Graph, vs: &[ValueId]| -> Vec<String> {
+        vs.iter().map(|&v| g.value(v).name.clone()).collect()
+    };
+    let slots = |g: &Graph, vs: &[Option<ValueId>]| -> Vec<Option<String>> {
+        vs.iter().map(|v| v.map(|v| g.value(v).name.clone())).collect()
+    };
+    let inits = |x: ValueId, y: ValueId| {
+        let (p, q) = (a.value(x), b.value(y));
+        p.name == q.name
+            && match (&p.initializer, &q.initializer) {
+                (Some(Initializer::Dense(s)), Some(Initializer::Dense(t))) => tensor_eq(s, t),
+                (s, t) => s == t,
+            }
+    };
+    names(a, a.inputs()) == names(b, b.inputs())
+        && names(a, a.outputs()) == names(b, b.outputs())
+        && a.initializers().len() == b.initializers().len()
+        && a.initializers().iter().zip(b.initializers()).all(|(&x, &y)| inits(x, y))
+        && a.sparse_initializers().len() == b.sparse_initializers().len()
+        && a.sparse_initializers().iter().zip(b.sparse_initializers()).all(|(&x, &y)| inits(x, y))
+        && a.node_count() == b.node_count()
+        && a.nodes().zip(b.nodes()).all(|((_, m), (_, n))| {
+            same_operator(m, n)
+                && slots(a, m.inputs()) == slots(b, n.inputs())
+                && slots(a, m.outputs()) == slots(b, n.outputs())
+        })
 }
 
 fn attr_eq(a: &Attribute, b: &Attribute) -> bool {
@@ -243,18 +276,24 @@ fn attr_eq(a: &Attribute, b: &Attribute) -> bool {
             (A::Tensors(x), A::Tensors(y)) => x == y,
             (A::SparseTensors(x), A::SparseTensors(y)) => x == y,
             (A::Types(x), A::Types(y)) => x == y,
+            (A::Graph(x), A::Graph(y)) => graph_eq(x, y),
+            (A::Graphs(x), A::Graphs(y)) => {
+                x.len() == y.len() && x.iter().zip(y).all(|(p, q)| graph_eq(p, q))
+            }
             _ => false,
         }
 }
 
-/// A short description of an attribute for a cone's kind: values in full, except tensors
-/// (type and dims: a Constant's data is weights-like) and graphs (which make a cone non-local).
+/// A short description of an attribute for a cone's kind: values in full, except tensors (as
+/// constants are: type, shape class, contents when small) and graphs (which make a cone
+/// non-local).
 pub(super) fn attr_summary(a: &Attribute, out: &mut String) {
     use std::fmt::Write;
     let _ = write!(out, "{}", a.name);
     match &a.value {
         AttrValue::Tensor(t) => {
-            let _ = write!(out, "=T{:?}{:?}", t.dtype, t.dims);
+            out.push('=');
+            super::plan::const_summary(t, true, out);
         }
         AttrValue::Tensors(ts) => {
             let _ = write!(out, "=T{}", ts.len());

@@ -17,8 +17,10 @@
 //!    through instead, since random ones would mean nothing; so are shared inputs that depend
 //!    on another input of the same cone (a common subexpression), so that the cone's inputs are
 //!    independent.
-//! 3. **Kinds.** Claims whose cones have the same operators, attributes, constant shapes and
-//!    input shape classes (rank, and which dims are 1) on both sides are one *kind* (one
+//! 3. **Kinds.** Claims whose cones have the same operators, attributes, constant shapes, small
+//!    integer constants and single-value constants (but those of `Add`/`Sub`/`Mul`/`Div`, which
+//!    are weights), and input shape classes (rank, and which dims are 0 or 1), and are the same
+//!    output of their node, on both sides are one *kind* (one
 //!    rewrite applied in many places); the cheapest claim of each kind (fewest elements fed
 //!    and compared) is run, or more ([`crate::Options::per_kind`]; [`plan::Plan`]).
 //! 4. **Run.** The chosen cones, each renamed apart (`name#k`), form one small model per side,
@@ -26,8 +28,10 @@
 //!
 //! What this proves: a chosen claim computes the same function of its cone's inputs on both
 //! sides, for the random inputs tried, so it holds for the real values too. A claim not chosen
-//! is trusted because a claim of its kind held (same operators, attributes and small integer
-//! constants, and shapes that broadcast alike; only sizes and weights differ). A local failure is not final: the whole models are then checked,
+//! is trusted because a claim of its kind held (same operators, attributes, small integer
+//! constants and steering scalars, and shapes that broadcast alike; only sizes, weights and
+//! arithmetic scalars differ): a pass bug that depends on those values alone can pass unseen,
+//! which `--check-per-kind 0` (every claim) or `--check-whole` rules out. A local failure is not final: the whole models are then checked,
 //! and that verdict stands, so the local check can make ferry slower but never refuses a model
 //! the whole check accepts. What it cannot localize (subgraphs, model functions, another
 //! opset) is checked whole as well.
@@ -55,7 +59,21 @@ pub fn check_local(original: Subject, result: Subject, opts: &Options) -> Result
         let verdict = Verdict::Outputs { original: names, result: result_names };
         return Ok(Report { verdict, inputs: specs, notes: Vec::new(), scope: None });
     }
-    let plan = match plan::Plan::new(original.model, result.model, &specs, opts.per_kind) {
+    // The inputs must be the original's (names, order, element types); the whole check says
+    // what differs.
+    let same_inputs = match input_specs(result.model, &opts.input_shapes) {
+        Ok(Ok(r)) => {
+            r.iter().map(|s| (&s.name, s.elem)).eq(specs.iter().map(|s| (&s.name, s.elem)))
+        }
+        _ => false,
+    };
+    if !same_inputs {
+        let why = "checked whole: the result's inputs are not the original's".to_string();
+        return whole(original, result, opts, why);
+    }
+    let plan =
+        crate::guarded(|| plan::Plan::new(original.model, result.model, &specs, opts.per_kind));
+    let plan = match plan {
         Ok(plan) => plan,
         Err(why) => return whole(original, result, opts, format!("checked whole: {why}")),
     };
@@ -68,7 +86,7 @@ pub fn check_local(original: Subject, result: Subject, opts: &Options) -> Result
         };
         return Ok(Report { verdict, inputs: specs, notes: Vec::new(), scope: Some(plan.scope) });
     }
-    let plan::Plan { original: regions_o, result: regions_r, inputs, scope } = plan;
+    let plan::Plan { original: regions_o, result: regions_r, inputs, scaled, scope } = plan;
     let sets = match crate::random_sets(&inputs, opts) {
         Ok(sets) => sets,
         Err(reason) => {
@@ -79,7 +97,7 @@ pub fn check_local(original: Subject, result: Subject, opts: &Options) -> Result
     let b = Subject { model: &regions_r, dir: result.dir };
     // The regions are small and many: tract's optimizer would cost more than it saves.
     let typed = Options { large_graph: 0, ..opts.clone() };
-    let local = check_inputs(a, b, inputs, &sets, &typed, true);
+    let local = check_inputs(a, b, inputs, &sets, &typed, &scaled);
     match local.verdict {
         Verdict::Agree { .. } => Ok(Report { inputs: specs, scope: Some(scope), ..local }),
         ref v => {

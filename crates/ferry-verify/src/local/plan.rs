@@ -9,6 +9,9 @@ use std::collections::hash_map::DefaultHasher;
 use std::collections::{HashMap, HashSet};
 use std::hash::{Hash, Hasher};
 
+/// Integer constants with at most this many elements are part of a claim's kind by value.
+const SMALL_INTEGERS: u64 = 16;
+
 /// Boundary values larger than this are walked through rather than made up.
 const MAX_BOUNDARY_ELEMENTS: usize = 1 << 22;
 
@@ -33,6 +36,9 @@ pub(crate) struct Plan {
     pub original: Model,
     pub result: Model,
     pub inputs: Vec<InputSpec>,
+    /// Per output: an intermediate value (compared relative to its tensor's scale) rather than
+    /// a graph output (compared as the whole check compares outputs).
+    pub scaled: Vec<bool>,
     pub scope: Scope,
 }
 
@@ -75,10 +81,12 @@ impl Plan {
         // Inference on both: the result's often knows more (its shape arithmetic is folded),
         // the original's covers names the result no longer has. Shared values are equal in
         // both, so either's type serves (a wrong one shows as a failure, never as a pass).
+        // (Large stacks: inference recurses over deep graphs, as the runtimes do.)
         let (types_o, types_r) = std::thread::scope(|s| {
-            let t = s.spawn(|| concrete_types(result, specs));
-            let o = concrete_types(original, specs);
-            (o, t.join().unwrap_or_else(|_| Err("inference panicked".into())))
+            let big = || std::thread::Builder::new().stack_size(64 << 20);
+            let o = big().spawn_scoped(s, || concrete_types(original, specs));
+            let r = big().spawn_scoped(s, || concrete_types(result, specs));
+            (joined(o), joined(r))
         });
         let types = Types { o: types_o?, r: types_r? };
         let mut diff = Diff { o: &o, r: &r, types: &types, specs, shared: Vec::new() };
@@ -128,13 +136,16 @@ impl Plan {
         let per_kind = if per_kind == 0 { usize::MAX } else { per_kind };
         let mut picks: Vec<usize> = Vec::new();
         for (_, members) in &kinds {
-            let mut by_cost: Vec<(usize, usize)> =
-                members.iter().map(|&i| (diff.cost(&claims[i]), i)).collect();
+            let mut by_cost: Vec<(bool, usize, usize)> = members
+                .iter()
+                .map(|&i| (diff.empty(&claims[i]), diff.cost(&claims[i]), i))
+                .collect();
             by_cost.sort_unstable();
-            picks.extend(by_cost.iter().take(per_kind).map(|&(_, i)| i));
+            picks.extend(by_cost.iter().take(per_kind).map(|&(_, _, i)| i));
         }
         picks.sort_unstable();
         let mut inputs = Vec::new();
+        let mut scaled = Vec::new();
         let mut om = Builder::new(&o);
         let mut rm = Builder::new(&r);
         for (k, &i) in picks.iter().enumerate() {
@@ -144,6 +155,7 @@ impl Plan {
                 inputs.push(InputSpec { name: format!("{name}#{k}"), elem: ty.0, shape: ty.1 });
             }
             let out_ty = diff.type_of(&c.name);
+            scaled.push(r.find(&c.name).is_none_or(|v| !r.g.is_graph_output(v)));
             om.add(k, c, &c.original, out_ty.as_ref())?;
             rm.add(k, c, &c.result, out_ty.as_ref())?;
         }
@@ -153,7 +165,17 @@ impl Plan {
             checked: picks.len(),
             nodes: (om.g.node_count(), rm.g.node_count()),
         };
-        Ok(Plan { original: om.finish(&inputs), result: rm.finish(&inputs), inputs, scope })
+        Ok(Plan { original: om.finish(&inputs), result: rm.finish(&inputs), inputs, scaled, scope })
+    }
+}
+
+/// The result of a thread computing types, or why there is none.
+fn joined<T>(
+    h: std::io::Result<std::thread::ScopedJoinHandle<'_, Result<T, String>>>,
+) -> Result<T, String> {
+    match h {
+        Ok(h) => h.join().unwrap_or_else(|_| Err("inference panicked".into())),
+        Err(e) => Err(format!("cannot start a thread: {e}")),
     }
 }
 
@@ -239,8 +261,18 @@ impl Diff<'_, '_> {
                 let names = |g: &Graph, vs: &[Option<ValueId>]| -> Vec<Option<String>> {
                     vs.iter().map(|v| v.map(|v| g.value(v).name.clone())).collect()
                 };
+                // What subgraphs read from outer scope counts as input too.
+                let implicit = |g: &Graph, n: &ferry_ir::Node| -> Vec<String> {
+                    let mut v: Vec<String> =
+                        n.implicit_inputs().iter().map(|&v| g.value(v).name.clone()).collect();
+                    v.sort();
+                    v
+                };
+                let (ri_names, oi_names) = (implicit(self.r.g, a), implicit(self.o.g, b));
                 ri == oi
                     && same_operator(a, b)
+                    && ri_names == oi_names
+                    && ri_names.iter().all(|n| self.shared(n))
                     && names(self.r.g, a.outputs()) == names(self.o.g, b.outputs())
                     && a.inputs().len() == b.inputs().len()
                     && a.inputs().iter().zip(b.inputs()).all(|(x, y)| match (x, y) {
@@ -299,9 +331,15 @@ impl Diff<'_, '_> {
     /// What running a claim costs, roughly: the elements it is fed and compares.
     fn cost(&self, c: &Claim) -> usize {
         let elements = |name: &String| {
-            self.input_type(name).map_or(0, |(_, dims)| dims.iter().product::<usize>())
+            self.input_type(name)
+                .map_or(0, |(_, dims)| dims.iter().fold(1usize, |a, &d| a.saturating_mul(d)))
         };
         c.inputs.iter().chain([&c.name]).map(elements).fold(0, usize::saturating_add)
+    }
+
+    /// Whether the claim's value has no elements (comparing it proves nothing).
+    fn empty(&self, c: &Claim) -> bool {
+        self.input_type(&c.name).is_ok_and(|(_, dims)| dims.contains(&0))
     }
 
     /// The concrete type of a value of both graphs, from either's inference.
@@ -396,7 +434,12 @@ impl Diff<'_, '_> {
                             } else if let Some(k) = c.inputs.iter().position(|b| b == name) {
                                 s.push_str(&format!("i{k},"));
                             } else if let Some(t) = side.konst(*v) {
-                                const_summary(t, &mut s);
+                                let arithmetic = node.canonical_domain().is_empty()
+                                    && matches!(
+                                        node.op_type.as_str(),
+                                        "Add" | "Sub" | "Mul" | "Div"
+                                    );
+                                const_summary(t, !arithmetic, &mut s);
                             } else if side.init(*v).is_some() {
                                 s.push_str("sparse,");
                             }
@@ -405,8 +448,14 @@ impl Diff<'_, '_> {
                 }
                 s.push(')');
             }
-            if let Some(t) = side.find(&c.name).and_then(|v| side.konst(v)) {
-                const_summary(t, &mut s);
+            // Which output the claim is: outputs of one node are different rewrites.
+            match side.find(&c.name) {
+                Some(v) => match (pos.get(&v), side.konst(v)) {
+                    (Some((i, j)), _) => s.push_str(&format!("=n{i}.{j}")),
+                    (None, Some(t)) => const_summary(t, true, &mut s),
+                    (None, None) => s.push_str("=?"),
+                },
+                None => s.push_str("=?"),
             }
             s.hash(&mut h);
         }
@@ -420,23 +469,52 @@ impl Diff<'_, '_> {
     }
 }
 
-/// What of a shape makes rewrites behave differently: the rank and which dims are 1
-/// (broadcasting). Claims of one rewrite in layers of different widths are one kind.
-fn shape_class<D: Copy + TryInto<i64>>(dims: &[D]) -> Vec<bool> {
-    dims.iter().map(|&d| d.try_into().ok() == Some(1)).collect()
+/// What of a shape makes rewrites behave differently: the rank, which dims are 1
+/// (broadcasting) and which are 0 (empty tensors). Claims of one rewrite in layers of different
+/// widths are one kind.
+fn shape_class<D: Copy + TryInto<i64>>(dims: &[D]) -> Vec<u8> {
+    dims.iter()
+        .map(|&d| match d.try_into().ok() {
+            Some(0) => 0,
+            Some(1) => 1,
+            _ => 2,
+        })
+        .collect()
 }
 
-/// A constant for a kind: its type and shape class, and its values when it is a small integer
-/// tensor (axes, shapes, indices steer what operators do; weights do not).
-fn const_summary(t: &Tensor, s: &mut String) {
+/// A constant for a kind: its type and shape class, and its contents when they steer what an
+/// operator does rather than weigh its data: integer tensors of up to [`SMALL_INTEGERS`]
+/// elements (axes, shapes, indices, pads) and, when `steering`, single values of any type
+/// (exponents, bounds, pad values). Callers pass `steering: false` for operands of `Add`,
+/// `Sub`, `Mul` and `Div`, where a single value is a scale or shift like any weight (per-layer
+/// affine parameters would otherwise make every layer a kind of its own). Per-channel
+/// parameters and weights may differ within a kind.
+pub(super) fn const_summary(t: &Tensor, steering: bool, s: &mut String) {
     s.push_str(&format!("c{:?}{:?}", t.dtype, shape_class(&t.dims)));
-    let small = t.element_count().is_some_and(|n| n <= 16);
-    let int = matches!(t.dtype, Some(DataType::INT64) | Some(DataType::INT32));
-    if small
-        && int
-        && let Ok(b) = t.le_bytes()
-    {
-        s.push_str(&format!("{:?}", b.as_ref()));
+    let integer = t.dtype.is_some_and(|d| {
+        matches!(
+            d,
+            DataType::INT8
+                | DataType::INT16
+                | DataType::INT32
+                | DataType::INT64
+                | DataType::UINT8
+                | DataType::UINT16
+                | DataType::UINT32
+                | DataType::UINT64
+                | DataType::BOOL
+        )
+    });
+    let limit = match (integer, steering) {
+        (true, _) => SMALL_INTEGERS,
+        (false, true) => 1,
+        (false, false) => 0,
+    };
+    if t.element_count().is_some_and(|n| n <= limit) {
+        match t.le_bytes() {
+            Ok(b) => s.push_str(&format!("{:?}", b.as_ref())),
+            Err(_) => s.push('?'),
+        }
     }
     s.push(',');
 }
@@ -467,7 +545,11 @@ impl<'a, 'm> Builder<'a, 'm> {
         let mut map: HashMap<ValueId, ValueId> = HashMap::new();
         for b in &c.inputs {
             let v = self.g.add_input(format!("{b}#{k}"), ValueInfo::default());
-            if let Some(old) = self.side.find(b) {
+            // Only this side's own boundary reads the fed value: the same name can be a
+            // constant here (the other side then made it an input), which must stay one.
+            if cone.boundary.contains(b)
+                && let Some(old) = self.side.find(b)
+            {
                 map.insert(old, v);
             }
         }
