@@ -3,9 +3,11 @@
 //! whether a constant acts per output channel without broadcasting the result any larger, and
 //! scaling weights by output channel in each operator's weight layout.
 
-use crate::PassCx;
 use crate::chain::{is_op, pinned};
+use crate::constants::Placer;
+use crate::forward::{Sweeper, merge_into_producer};
 use crate::fuse_bn::{constant, f32_values};
+use crate::{Changed, PassCx};
 use ferry_ir::{Graph, NodeId, Tensor, Use, UseSlot, ValueId};
 
 /// An element-wise node `op(mid, c)` or `op(c, mid)` with a constant `c`: (mid, c, output) for
@@ -251,4 +253,46 @@ pub(crate) fn at(values: &[f32], d: [i64; 2], i: usize, j: usize) -> f32 {
     let i = if d[0] == 1 { 0 } else { i };
     let j = if d[1] == 1 { 0 } else { j };
     values[i * d[1] as usize + j]
+}
+
+/// The loop of these passes: for each node that `plan` accepts, giving `(mid, out, plan)` with
+/// `mid` its producer's output and `out` its own, the node is merged into the producer
+/// (`merge_into_producer`: the producer's output takes `out`'s name) and `apply` edits the
+/// producer; `apply` gets `<out's name><suffix>` to name a new constant by.
+pub(crate) fn absorb_into_producers<P>(
+    g: &mut Graph,
+    cx: &PassCx,
+    suffix: &str,
+    mut plan: impl FnMut(&Graph, &mut Placer, NodeId) -> Option<(ValueId, ValueId, P)>,
+    mut apply: impl FnMut(&mut Graph, &mut Placer, P, &str),
+) -> Changed {
+    let mut sw = Sweeper::default();
+    let mut placer = Placer::default();
+    let mut rewrites = 0;
+    let mut cur = g.first_node();
+    while let Some(id) = cur {
+        cur = g.next_node(id);
+        let Some((mid, out, p)) = plan(g, &mut placer, id) else { continue };
+        let base = format!("{}{suffix}", g.value(out).name);
+        if !merge_into_producer(g, &mut sw, cx, id, mid, out) {
+            continue;
+        }
+        apply(g, &mut placer, p, &base);
+        rewrites += 1;
+    }
+    sw.finish(g);
+    Changed { rewrites }
+}
+
+/// Makes the constant `c` input 2 (the bias or C) of `node`, appending it when the node has
+/// fewer inputs. A `Constant` node making `c` may sit after `node`: it moves before it.
+pub(crate) fn wire_bias(g: &mut Graph, node: NodeId, c: ValueId) {
+    if let Some(cn) = g.value(c).producer() {
+        g.move_node_before(cn, Some(node));
+    }
+    if g.node(node).inputs().len() < 3 {
+        g.push_node_input(node, Some(c));
+    } else {
+        g.set_node_input(node, 2, Some(c));
+    }
 }

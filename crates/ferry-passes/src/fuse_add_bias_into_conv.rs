@@ -25,9 +25,10 @@
 //! a `Constant` node making `c` moves before the Conv); else into a new initializer (main graphs
 //! only; see `constants`).
 
-use crate::affine::{binary_with_constant, conv_before, per_channel};
+use crate::affine::{
+    absorb_into_producers, binary_with_constant, conv_before, per_channel, wire_bias,
+};
 use crate::constants::{Placer, f32_tensor, only_reader, overwrite};
-use crate::forward::{Sweeper, merge_into_producer};
 use crate::fuse_bn::constant;
 use crate::{Changed, Pass, PassCx, PassError};
 use ferry_ir::{Graph, NodeId, ValueId};
@@ -78,35 +79,20 @@ impl Pass for FuseAddBiasIntoConv {
     }
 
     fn run(&self, g: &mut Graph, cx: &PassCx) -> Result<Changed, PassError> {
-        let mut sw = Sweeper::default();
-        let mut placer = Placer::default();
-        let mut rewrites = 0;
-        let mut cur = g.first_node();
-        while let Some(id) = cur {
-            cur = g.next_node(id);
-            let Some(p) = plan(g, cx, &mut placer, id) else { continue };
-            let base = format!("{}_bias", g.value(p.out).name);
-            if !merge_into_producer(g, &mut sw, cx, id, p.mid, p.out) {
-                continue;
-            }
-            let t = f32_tensor(vec![p.bias.len() as i64], &p.bias);
-            if p.into_c {
-                overwrite(g, p.c, t);
-                // A Constant node making c may sit after the Conv: it moves before it.
-                if let Some(cn) = g.value(p.c).producer() {
-                    g.move_node_before(cn, Some(p.conv));
-                }
-                if g.node(p.conv).inputs().len() < 3 {
-                    g.push_node_input(p.conv, Some(p.c));
+        Ok(absorb_into_producers(
+            g,
+            cx,
+            "_bias",
+            |g, placer, id| plan(g, cx, placer, id).map(|p| (p.mid, p.out, p)),
+            |g, placer, p, base| {
+                let t = f32_tensor(vec![p.bias.len() as i64], &p.bias);
+                if p.into_c {
+                    overwrite(g, p.c, t);
+                    wire_bias(g, p.conv, p.c);
                 } else {
-                    g.set_node_input(p.conv, 2, Some(p.c));
+                    placer.place(g, cx, p.conv, 2, base, t);
                 }
-            } else {
-                placer.place(g, cx, p.conv, 2, &base, t);
-            }
-            rewrites += 1;
-        }
-        sw.finish(g);
-        Ok(Changed { rewrites })
+            },
+        ))
     }
 }

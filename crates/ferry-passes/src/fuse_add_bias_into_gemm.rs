@@ -25,9 +25,10 @@
 //! as) `D` when the Add is its only reader (a `Constant` node making it moves before the Gemm),
 //! else into a new initializer (main graphs only; see `constants`).
 
-use crate::affine::{as_2d, at, binary_with_constant, gemm_before, gemm_dims};
+use crate::affine::{
+    absorb_into_producers, as_2d, at, binary_with_constant, gemm_before, gemm_dims, wire_bias,
+};
 use crate::constants::{Placer, f32_tensor, only_reader, overwrite};
-use crate::forward::{Sweeper, merge_into_producer};
 use crate::fuse_bn::{constant, f32_values};
 use crate::{Changed, Pass, PassCx, PassError};
 use ferry_ir::{AttrValue, DataType, Graph, NodeId, Tensor, ValueId};
@@ -128,42 +129,28 @@ impl Pass for FuseAddBiasIntoGemm {
     }
 
     fn run(&self, g: &mut Graph, cx: &PassCx) -> Result<Changed, PassError> {
-        let mut sw = Sweeper::default();
-        let mut placer = Placer::default();
-        let mut rewrites = 0;
-        let mut cur = g.first_node();
-        while let Some(id) = cur {
-            cur = g.next_node(id);
-            let Some(p) = plan(g, cx, &mut placer, id) else { continue };
-            let base = format!("{}_bias", g.value(p.out).name);
-            if !merge_into_producer(g, &mut sw, cx, id, p.mid, p.out) {
-                continue;
-            }
-            match p.target {
-                Target::Place(dims, v) => {
-                    placer.place(g, cx, p.gemm, 2, &base, f32_tensor(dims, &v));
-                }
-                Target::IntoD(t) => {
-                    if let Some((dims, v)) = t {
-                        overwrite(g, p.d, f32_tensor(dims, &v));
+        Ok(absorb_into_producers(
+            g,
+            cx,
+            "_bias",
+            |g, placer, id| plan(g, cx, placer, id).map(|p| (p.mid, p.out, p)),
+            |g, placer, p, base| {
+                match p.target {
+                    Target::Place(dims, v) => {
+                        placer.place(g, cx, p.gemm, 2, base, f32_tensor(dims, &v));
                     }
-                    if let Some(cn) = g.value(p.d).producer() {
-                        g.move_node_before(cn, Some(p.gemm));
-                    }
-                    if g.node(p.gemm).inputs().len() < 3 {
-                        g.push_node_input(p.gemm, Some(p.d));
-                    } else {
-                        g.set_node_input(p.gemm, 2, Some(p.d));
+                    Target::IntoD(t) => {
+                        if let Some((dims, v)) = t {
+                            overwrite(g, p.d, f32_tensor(dims, &v));
+                        }
+                        wire_bias(g, p.gemm, p.d);
                     }
                 }
-            }
-            let n = g.node_mut(p.gemm);
-            if let Some(a) = n.attributes.iter_mut().find(|a| a.name == "beta") {
-                a.value = AttrValue::Float(1.0);
-            }
-            rewrites += 1;
-        }
-        sw.finish(g);
-        Ok(Changed { rewrites })
+                let n = g.node_mut(p.gemm);
+                if let Some(a) = n.attributes.iter_mut().find(|a| a.name == "beta") {
+                    a.value = AttrValue::Float(1.0);
+                }
+            },
+        ))
     }
 }

@@ -23,9 +23,11 @@
 //! Conv), else into a new initializer (main graphs only; see `constants`). The products are
 //! computed in f64 and rounded once to f32.
 
-use crate::affine::{binary_with_constant, conv_before, output_channel, per_channel};
+use crate::affine::{
+    absorb_into_producers, binary_with_constant, conv_before, output_channel, per_channel,
+    wire_bias,
+};
 use crate::constants::{Placer, f32_tensor, only_reader, overwrite};
-use crate::forward::{Sweeper, merge_into_producer};
 use crate::fuse_bn::constant;
 use crate::{Changed, Pass, PassCx, PassError};
 use ferry_ir::{Graph, NodeId, ValueId};
@@ -106,33 +108,23 @@ impl Pass for FuseMulIntoConv {
     }
 
     fn run(&self, g: &mut Graph, cx: &PassCx) -> Result<Changed, PassError> {
-        let mut sw = Sweeper::default();
-        let mut placer = Placer::default();
-        let mut rewrites = 0;
-        let mut cur = g.first_node();
-        while let Some(id) = cur {
-            cur = g.next_node(id);
-            let Some(p) = plan(g, cx, &mut placer, id) else { continue };
-            let base = format!("{}_bias", g.value(p.out).name);
-            if !merge_into_producer(g, &mut sw, cx, id, p.mid, p.out) {
-                continue;
-            }
-            overwrite(g, p.w, f32_tensor(p.w_dims, &p.w_new));
-            if let Some((b, into_s)) = p.b_new {
-                let t = f32_tensor(vec![b.len() as i64], &b);
-                if into_s {
-                    overwrite(g, p.s, t);
-                    if let Some(cn) = g.value(p.s).producer() {
-                        g.move_node_before(cn, Some(p.conv));
+        Ok(absorb_into_producers(
+            g,
+            cx,
+            "_bias",
+            |g, placer, id| plan(g, cx, placer, id).map(|p| (p.mid, p.out, p)),
+            |g, placer, p, base| {
+                overwrite(g, p.w, f32_tensor(p.w_dims, &p.w_new));
+                if let Some((b, into_s)) = p.b_new {
+                    let t = f32_tensor(vec![b.len() as i64], &b);
+                    if into_s {
+                        overwrite(g, p.s, t);
+                        wire_bias(g, p.conv, p.s);
+                    } else {
+                        placer.place(g, cx, p.conv, 2, base, t);
                     }
-                    g.set_node_input(p.conv, 2, Some(p.s));
-                } else {
-                    placer.place(g, cx, p.conv, 2, &base, t);
                 }
-            }
-            rewrites += 1;
-        }
-        sw.finish(g);
-        Ok(Changed { rewrites })
+            },
+        ))
     }
 }

@@ -24,9 +24,10 @@
 //! initializer (main graphs only; see `constants`). Products are computed in f64 and rounded
 //! once to f32.
 
-use crate::affine::{GemmLike, as_2d, at, binary_with_constant, gemm_before};
+use crate::affine::{
+    GemmLike, absorb_into_producers, as_2d, at, binary_with_constant, gemm_before,
+};
 use crate::constants::{Placer, f32_tensor, only_reader, overwrite};
-use crate::forward::{Sweeper, merge_into_producer};
 use crate::fuse_bn::{constant, f32_values};
 use crate::{Changed, Pass, PassCx, PassError};
 use ferry_ir::{AttrValue, Attribute, DataType, Graph, NodeId, ValueId};
@@ -142,35 +143,28 @@ impl Pass for FuseMulIntoGemm {
     }
 
     fn run(&self, g: &mut Graph, cx: &PassCx) -> Result<Changed, PassError> {
-        let mut sw = Sweeper::default();
-        let mut placer = Placer::default();
-        let mut rewrites = 0;
-        let mut cur = g.first_node();
-        while let Some(id) = cur {
-            cur = g.next_node(id);
-            let Some(p) = plan(g, cx, &mut placer, id) else { continue };
-            let base = format!("{}_c", g.value(p.out).name);
-            if !merge_into_producer(g, &mut sw, cx, id, p.mid, p.out) {
-                continue;
-            }
-            let gemm = p.gemm.gemm;
-            match p.change {
-                Change::Scalar(s) => {
-                    set_float(g, gemm, "alpha", p.gemm.alpha * s);
-                    if p.gemm.c.is_some() {
-                        set_float(g, gemm, "beta", p.gemm.beta * s);
+        Ok(absorb_into_producers(
+            g,
+            cx,
+            "_c",
+            |g, placer, id| plan(g, cx, placer, id).map(|p| (p.mid, p.out, p)),
+            |g, placer, p, base| {
+                let gemm = p.gemm.gemm;
+                match p.change {
+                    Change::Scalar(s) => {
+                        set_float(g, gemm, "alpha", p.gemm.alpha * s);
+                        if p.gemm.c.is_some() {
+                            set_float(g, gemm, "beta", p.gemm.beta * s);
+                        }
+                    }
+                    Change::Columns { b, b_dims, b_new, c_new } => {
+                        overwrite(g, b, f32_tensor(b_dims, &b_new));
+                        if let Some((dims, v)) = c_new {
+                            placer.place(g, cx, gemm, 2, base, f32_tensor(dims, &v));
+                        }
                     }
                 }
-                Change::Columns { b, b_dims, b_new, c_new } => {
-                    overwrite(g, b, f32_tensor(b_dims, &b_new));
-                    if let Some((dims, v)) = c_new {
-                        placer.place(g, cx, gemm, 2, &base, f32_tensor(dims, &v));
-                    }
-                }
-            }
-            rewrites += 1;
-        }
-        sw.finish(g);
-        Ok(Changed { rewrites })
+            },
+        ))
     }
 }
