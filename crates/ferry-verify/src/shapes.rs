@@ -83,6 +83,15 @@ impl InputShapes {
         self.entries.is_empty()
     }
 
+    /// Every input pinned to the shape the check feeds it.
+    pub fn from_specs(specs: &[InputSpec]) -> InputShapes {
+        let entries = specs
+            .iter()
+            .map(|s| (Some(s.name.clone()), s.shape.iter().map(|&d| d as i64).collect()))
+            .collect();
+        InputShapes { entries }
+    }
+
     /// The pinned dims for `name` (or the bare shape, for the only feedable input).
     fn get(&self, name: &str, only_input: bool) -> Option<&[i64]> {
         self.entries

@@ -182,16 +182,8 @@ fn joined<T>(
 /// A model's value types for the check's input shapes (by [`ValueId::index`] of its main
 /// graph): inference on a copy with the inputs pinned.
 fn concrete_types(original: &Model, specs: &[InputSpec]) -> Result<Vec<Option<Concrete>>, String> {
-    let pins: Vec<String> = specs
-        .iter()
-        .map(|s| {
-            let dims: Vec<String> = s.shape.iter().map(|d| d.to_string()).collect();
-            format!("{}:{}", s.name, dims.join(","))
-        })
-        .collect();
     let mut pinned = original.clone();
-    let shapes = InputShapes::parse(&pins).map_err(|e| e.to_string())?;
-    pin_input_shapes(&mut pinned, &shapes).map_err(|e| e.to_string())?;
+    pin_input_shapes(&mut pinned, &InputShapes::from_specs(specs)).map_err(|e| e.to_string())?;
     let (facts, _) = ferry_infer::facts(&mut pinned);
     let g = pinned.graph.as_ref().ok_or("the original has no graph")?;
     let facts = facts.graph(g).ok_or("inference kept nothing for the main graph")?;
